@@ -1,0 +1,65 @@
+# Set-up and everyday commands. `make run` and `make test` are all a fresh
+# machine needs; each installs what it uses, and does so only once.
+#
+# deps-debian: the Debian packages that building and using libvirt-python
+# needs (libvirt's headers and library, pkg-config, a C compiler and Python's
+# headers). It asks dpkg first and runs apt-get (update, then install) only
+# when one is missing, with sudo only when not root. `venv` depends on it,
+# so `make run` and `make test` both get it.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.stamp
+JS_DIR := tests/interop/js
+DEBIAN_PACKAGES := libvirt-dev pkg-config gcc python3-dev
+
+.PHONY: venv deps-debian deps-node test run lint bench
+
+venv: deps-debian $(STAMP)
+
+deps-debian:
+	@missing=""; \
+	for pkg in $(DEBIAN_PACKAGES); do \
+	  dpkg -s $$pkg 2>/dev/null | grep -q '^Status: install ok installed' || \
+	    missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo=sudo; fi; \
+	  echo "installing Debian packages:$$missing"; \
+	  $$sudo apt-get update && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+$(STAMP): pyproject.toml | deps-debian
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -e '.[test]'
+	touch $(STAMP)
+
+deps-node:
+	@if [ -f $(JS_DIR)/package.json ]; then \
+	  cd $(JS_DIR) && \
+	  if [ node_modules/.stamp -nt package.json ] && \
+	     { [ ! -f package-lock.json ] || [ node_modules/.stamp -nt package-lock.json ]; }; then \
+	    :; \
+	  elif [ -f package-lock.json ]; then \
+	    npm ci && touch node_modules/.stamp; \
+	  else \
+	    npm install && touch node_modules/.stamp; \
+	  fi; \
+	fi
+
+test: venv deps-node
+	$(PY) -m pytest -q
+
+run: venv
+	$(VENV)/bin/nova-ws up --config etc/nova.conf
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy nova_ws twisted/plugins/nova_ws_services.py
+
+bench: venv
+	$(PY) bench/router.py
+	$(PY) bench/boot.py

@@ -1,0 +1,1 @@
+"""The fake hypervisor: in-memory guests, each with a real VNC screen."""

@@ -1,0 +1,65 @@
+"""nova-compute as a Twisted service: driver, manager, router client, loops."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.application.service import MultiService
+from twisted.internet.defer import ensureDeferred
+
+from nova_ws.compute.drivers.interfaces import IComputeDriver
+from nova_ws.compute.manager import ComputeManager
+from nova_ws.compute.periodic import PeriodicTasks
+from nova_ws.compute.rpcapi import uri
+from nova_ws.conductor.rpcapi import ConductorAPI
+from nova_ws.config import NovaConfig
+from nova_ws.wamp.client import Procedure, ServiceClient
+from nova_ws.wamp.heartbeat import Heartbeat
+
+
+def make_driver(config: NovaConfig, reactor: Any) -> IComputeDriver:
+    """The driver ``[DEFAULT] compute_driver`` names, built for this reactor."""
+    from nova_ws.compute.drivers.registry import load_driver
+
+    name = config.default.compute_driver
+    if name == "fake":
+        return load_driver(name, reactor=reactor)
+    return load_driver(name)
+
+
+class ComputeService(MultiService):
+    """One compute host: its router client, heartbeat and periodic tasks."""
+
+    def __init__(self, config: NovaConfig, reactor: Any,
+                 driver: IComputeDriver | None = None) -> None:
+        super().__init__()
+        self.host = config.default.host
+        self.driver = driver or make_driver(config, reactor)
+        self.client = ServiceClient(config.wamp, reactor, procedures=self._procedures)
+        self.client.setServiceParent(self)
+        conductor = ConductorAPI(self.client)
+        self.manager = ComputeManager(self.host, self.driver, conductor)
+        self.periodic = PeriodicTasks(self.manager, reactor)
+        Heartbeat(conductor, "nova-compute", self.host, "compute",
+                  config.default.default_availability_zone, config.default.report_interval,
+                  reactor, joined=self.client.when_joined).setServiceParent(self)
+        self.client.on_join(self._joined)
+
+    def _procedures(self) -> dict[str, Procedure]:
+        return {uri(self.host, name): Procedure(handler)
+                for name, handler in self.manager.procedures().items()}
+
+    def _joined(self) -> None:
+        self.periodic.stop()
+        self.periodic.start()
+
+    def startService(self) -> None:
+        ensureDeferred(self._init_driver())
+        super().startService()
+
+    async def _init_driver(self) -> None:
+        await self.driver.init_host(self.host)
+
+    def stopService(self) -> Any:
+        self.periodic.stop()
+        return super().stopService()

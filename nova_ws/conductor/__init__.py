@@ -1,0 +1,1 @@
+"""nova-conductor: builds instances and writes the database for compute hosts."""

@@ -1,0 +1,37 @@
+"""nova-conductor as a Twisted service: database, manager, router client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.application.service import MultiService
+
+from nova_ws.conductor.manager import ConductorManager
+from nova_ws.conductor.rpcapi import ConductorAPI
+from nova_ws.config import NovaConfig
+from nova_ws.db.engine import Database, database_service
+from nova_ws.wamp.client import Procedure, ServiceClient
+from nova_ws.wamp.heartbeat import Heartbeat
+
+
+class ConductorService(MultiService):
+    """The conductor: the database writer and build orchestrator."""
+
+    def __init__(self, config: NovaConfig, reactor: Any, db: Database | None = None) -> None:
+        super().__init__()
+        if db is None:  # a database of its own; a shared one is run by its owner
+            db = database_service(config.database, config.default.state_path, reactor, self)
+        self.db = db
+        self.client = ServiceClient(config.wamp, reactor, procedures=self._procedures)
+        self.client.setServiceParent(self)
+        self.manager = ConductorManager(db, self.client, self.client.publish,
+                                        max_attempts=config.filter_scheduler.max_attempts,
+                                        service_down_time=config.default.service_down_time)
+        Heartbeat(ConductorAPI(self.client), "nova-conductor", config.default.host,
+                  "conductor", config.default.default_availability_zone,
+                  config.default.report_interval, reactor,
+                  joined=self.client.when_joined).setServiceParent(self)
+
+    def _procedures(self) -> dict[str, Procedure]:
+        return {uri: Procedure(handler, invoke="roundrobin")
+                for uri, handler in self.manager.procedures().items()}

@@ -1,0 +1,1 @@
+"""nova-scheduler: picks a compute host with filters and weighers."""

@@ -1,0 +1,45 @@
+"""The all-in-one as ``nova-ws up`` builds it, on free ports, for end-to-end tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nova_ws.allinone.bootstrap import Credentials, bootstrap_identity, ensure_openrc
+from nova_ws.allinone.tap import makeServiceFromConfig
+from nova_ws.config import NovaConfig, parse_config
+from nova_ws.testing.ports import free_port
+
+
+@dataclass
+class AllInOne:
+    """A started all-in-one, its config, its users and its API's base URL."""
+
+    service: Any
+    config: NovaConfig
+    credentials: Credentials
+    api: str
+
+
+def start_allinone(state: Path) -> AllInOne:
+    """Build, bootstrap and start every service, with state (SQLite, openrc) in *state*."""
+    ws, rs, api_port = free_port(), free_port(), free_port()
+    config = parse_config(f"""
+[DEFAULT]
+host = aio
+state_path = {state}
+osapi_compute_listen_port = {api_port}
+[wamp]
+url = ws://127.0.0.1:{ws}/ws
+[router]
+websocket_port = {ws}
+rawsocket_port = {rs}
+[database]
+connection = sqlite:///{state}/nova.sqlite
+""", "<test>")
+    service = makeServiceFromConfig(config)
+    credentials = ensure_openrc(config, state / "openrc")
+    bootstrap_identity(config, credentials)
+    service.startService()
+    return AllInOne(service, config, credentials, f"http://127.0.0.1:{api_port}")

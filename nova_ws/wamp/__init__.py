@@ -1,0 +1,1 @@
+"""How nova_ws services reach the WAMP router."""

@@ -1,0 +1,152 @@
+"""The compute manager and its periodic tasks, with the fake driver and a Clock.
+
+The conductor side is an in-memory stand-in that keeps instance rows and
+enforces ``expected_task_state`` the way the real conductor does; it is a
+fake at our own RPC boundary, so the manager's real calls are exercised.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import pytest_twisted
+from autobahn.wamp.exception import ApplicationError
+from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.testing import MemoryReactorClock
+
+from nova_ws.compute import power_state, states
+from nova_ws.compute.drivers.fake.driver import FakeDriver
+from nova_ws.compute.manager import ComputeManager
+from nova_ws.compute.periodic import PeriodicTasks
+from nova_ws.compute.rpcapi import BUILD_FAILED, INSTANCE_NOT_FOUND
+from nova_ws.conductor import rpcapi
+from nova_ws.conductor.rpcapi import ConductorAPI
+
+UUID = "11111111-2222-3333-4444-555555555555"
+
+
+class MemoryConductor:
+    """Instance rows in a dict, answering the conductor's procedures."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self.events: list[tuple[str, str]] = []
+
+    def call(self, procedure: str, *args: Any, **kwargs: Any) -> Deferred[Any]:
+        self.calls.append((procedure, args))
+        if procedure == rpcapi.INSTANCE_UPDATE:
+            uuid, updates = args
+            row = self.rows[uuid]
+            expected = kwargs.get("expected_task_state")
+            if expected is not None and row["task_state"] not in expected:
+                return fail(ApplicationError(rpcapi.UNEXPECTED_TASK_STATE, row["task_state"]))
+            row.update(updates)
+            return succeed(dict(row))
+        if procedure == rpcapi.INSTANCES_ON_HOST:
+            return succeed([dict(r) for r in self.rows.values() if r.get("host") == args[0]])
+        if procedure == rpcapi.ACTION_EVENT_FINISH:
+            self.events.append((args[1], args[3]))
+        return succeed({"disabled": False})
+
+
+def _setup(**driver_kw: Any) -> tuple[ComputeManager, MemoryConductor, MemoryReactorClock]:
+    clock = MemoryReactorClock()
+    conductor = MemoryConductor()
+    manager = ComputeManager("host1", FakeDriver(clock, **driver_kw), ConductorAPI(conductor))
+    conductor.rows[UUID] = {"uuid": UUID, "vm_state": states.BUILDING,
+                            "task_state": states.SCHEDULING, "power_state": 0}
+    return manager, conductor, clock
+
+
+REQUEST = {"uuid": UUID, "display_name": "web1",
+           "flavor": {"vcpus": 2, "memory_mb": 1024, "root_gb": 5}}
+
+
+@pytest_twisted.ensureDeferred
+async def test_build_reaches_active() -> None:
+    """When a build succeeds, the row is ACTIVE/RUNNING on this host, with events recorded."""
+    manager, conductor, _ = _setup()
+    await manager.build_and_run_instance(REQUEST)
+    row = conductor.rows[UUID]
+    assert (row["vm_state"], row["task_state"], row["power_state"], row["host"]) == (
+        states.ACTIVE, None, power_state.RUNNING, "host1")
+    assert row["launched_at"].endswith("Z")
+    assert conductor.events == [("compute__do_build_and_run_instance", "Success")]
+    assert "web1" in manager.driver.guests[UUID].console.text()
+
+
+@pytest_twisted.ensureDeferred
+async def test_failed_build_cleans_up_and_reports() -> None:
+    """When the driver fails to spawn, no guest is left and build_failed is raised."""
+    manager, conductor, _ = _setup(fail_on={"spawn": "disk full"})
+    with pytest.raises(ApplicationError) as err:
+        await manager.build_and_run_instance(REQUEST)
+    assert err.value.error == BUILD_FAILED and "disk full" in err.value.args[0]
+    assert manager.driver.guests == {}
+    assert conductor.events == [("compute__do_build_and_run_instance", "Error")]
+
+
+@pytest_twisted.ensureDeferred
+async def test_actions_move_states() -> None:
+    """When stop/start/pause/unpause run, each ends in its vm_state and power_state."""
+    manager, conductor, _ = _setup()
+    await manager.build_and_run_instance(REQUEST)
+    row = conductor.rows[UUID]
+    procs = manager.procedures()
+    for action, task, vm, power in (
+            ("stop", states.POWERING_OFF, states.STOPPED, power_state.SHUTDOWN),
+            ("start", states.POWERING_ON, states.ACTIVE, power_state.RUNNING),
+            ("pause", states.PAUSING, states.PAUSED, power_state.PAUSED),
+            ("unpause", states.UNPAUSING, states.ACTIVE, power_state.RUNNING),
+            ("suspend", states.SUSPENDING, states.SUSPENDED, power_state.SUSPENDED),
+            ("resume", states.RESUMING, states.ACTIVE, power_state.RUNNING)):
+        row["task_state"] = task  # the conductor set it before calling us
+        await procs[f"{action}_instance"](UUID)
+        assert (row["vm_state"], row["task_state"], row["power_state"]) == (vm, None, power)
+
+
+@pytest_twisted.ensureDeferred
+async def test_action_racing_a_delete_does_not_overwrite() -> None:
+    """When the task_state changed meanwhile (a delete), the action's update is refused."""
+    manager, conductor, _ = _setup()
+    await manager.build_and_run_instance(REQUEST)
+    conductor.rows[UUID]["task_state"] = states.DELETING
+    with pytest.raises(ApplicationError) as err:
+        await manager.procedures()["stop_instance"](UUID)
+    assert err.value.error == rpcapi.UNEXPECTED_TASK_STATE
+    assert conductor.rows[UUID]["task_state"] == states.DELETING
+
+
+@pytest_twisted.ensureDeferred
+async def test_unknown_instance_and_console() -> None:
+    """When asked about a guest this host lacks, the manager answers instance_not_found."""
+    manager, _, _ = _setup()
+    with pytest.raises(ApplicationError) as err:
+        await manager.get_console_output("nope")
+    assert err.value.error == INSTANCE_NOT_FOUND
+    await manager.build_and_run_instance(REQUEST)
+    console = await manager.get_console(UUID, "vnc")
+    assert console["kind"] == "vnc" and console["host"] == "127.0.0.1"
+    with pytest.raises(ApplicationError) as err:
+        await manager.get_console(UUID, "spice")
+    assert err.value.error == "nova.error.console_type_unavailable"
+
+
+@pytest_twisted.ensureDeferred
+async def test_power_sync_notices_a_guest_stopped_behind_our_back() -> None:
+    """When a guest stops without us, the next power sync records STOPPED/SHUTDOWN."""
+    manager, conductor, clock = _setup()
+    await manager.build_and_run_instance(REQUEST)
+    tasks = PeriodicTasks(manager, clock, sync_interval=60)
+    tasks.start()
+    manager.driver.guests[UUID].set_state(power_state.SHUTDOWN)  # behind our back
+    assert conductor.rows[UUID]["vm_state"] == states.ACTIVE
+    for _ in range(6):
+        clock.advance(10)
+    row = conductor.rows[UUID]
+    assert (row["vm_state"], row["power_state"]) == (states.STOPPED, power_state.SHUTDOWN)
+    updates = [c for c in conductor.calls if c[0] == rpcapi.COMPUTE_NODE_UPDATE]
+    assert len(updates) == 2  # at start, then after 60 s
+    tasks.stop()
