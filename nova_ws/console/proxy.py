@@ -379,7 +379,11 @@ class ConsoleProxyFactory(WebSocketServerFactory):
         url: str | None = None,
     ) -> None:
         super().__init__(url=url or ("wss://localhost" if config.secure else "ws://localhost"))
-        self.setProtocolOptions(maxFramePayloadSize=0, maxMessagePayloadSize=0)
+        # Autobahn rounds its timers down to whole seconds, so its default
+        # 1 s close timeout can fire at once and drop a browser that is about
+        # to answer the close; these leave at least 4 s and 14 s.
+        self.setProtocolOptions(maxFramePayloadSize=0, maxMessagePayloadSize=0,
+                                openHandshakeTimeout=15, closeHandshakeTimeout=5)
         self.validator = validator
         self.config = config
         self.reactor = reactor
