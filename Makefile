@@ -3,18 +3,26 @@
 #
 # deps-debian: the Debian packages that building and using libvirt-python
 # needs (libvirt's headers and library, pkg-config, a C compiler and Python's
-# headers). It asks dpkg first and runs apt-get (update, then install) only
-# when one is missing, with sudo only when not root. `venv` depends on it,
-# so `make run` and `make test` both get it.
+# headers), and qemu-system-x86, whose VNC server (no machine, no disk) the
+# console proxy's RFB security tests authenticate to. It asks dpkg first and
+# runs apt-get (update, then install) only when one is missing, with sudo
+# only when not root. `venv` depends on it,
+# so `make run` and `make test` both get it. `chromium` is the browser the
+# console pages' tests drive (through Playwright, never its own browsers).
+#
+# deps-console: the browser clients the console proxies serve (noVNC,
+# spice-html5, xterm.js): `npm ci` in nova_ws/console/assets, once per
+# change of its package.json or package-lock.json.
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp
 JS_DIR := tests/interop/js
-DEBIAN_PACKAGES := libvirt-dev pkg-config gcc python3-dev
+CONSOLE_JS := nova_ws/console/assets
+DEBIAN_PACKAGES := libvirt-dev pkg-config gcc python3-dev qemu-system-x86 chromium
 
-.PHONY: venv deps-debian deps-node test run lint bench
+.PHONY: venv deps-debian deps-node deps-console test run lint bench
 
 venv: deps-debian $(STAMP)
 
@@ -50,10 +58,19 @@ deps-node:
 	  fi; \
 	fi
 
-test: venv deps-node
+deps-console:
+	@cd $(CONSOLE_JS) && \
+	if [ node_modules/.stamp -nt package.json ] && \
+	   [ node_modules/.stamp -nt package-lock.json ]; then \
+	  :; \
+	else \
+	  npm ci --ignore-scripts --no-audit --no-fund && touch node_modules/.stamp; \
+	fi
+
+test: venv deps-node deps-console
 	$(PY) -m pytest -q
 
-run: venv
+run: venv deps-console
 	$(VENV)/bin/nova-ws up --config etc/nova.conf
 
 lint: venv

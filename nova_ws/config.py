@@ -205,6 +205,117 @@ class FilterSchedulerSection:
 
 
 @dataclass(frozen=True)
+class VncSection:
+    """
+    C{[vnc]}: the noVNC proxy and how it authenticates to guests (Nova's names).
+
+    C{novncproxy_base_url} is the page the API hands out (the token is added
+    as C{?path=%3Ftoken%3D...}); C{server_listen} is where guests' VNC
+    servers listen. C{auth_schemes} are the guest-side schemes the proxy may
+    use, best first (C{none}, C{vnc}, C{vencrypt}); the C{vencrypt_*} files
+    are the proxy's client certificate and the CA that guests' certificates
+    must chain to.
+    """
+
+    enabled: bool = option(True)
+    novncproxy_base_url: str = option("http://127.0.0.1:6080/vnc_lite.html")
+    novncproxy_host: str = option("127.0.0.1")
+    novncproxy_port: int = option(6080, bounds=_PORT)
+    server_listen: str = option("127.0.0.1")
+    auth_schemes: tuple[str, ...] = option(("vnc", "none"),
+                                           choices=("none", "vnc", "vencrypt"))
+    vencrypt_client_key: str = option("")
+    vencrypt_client_cert: str = option("")
+    vencrypt_ca_certs: str = option("")
+
+
+@dataclass(frozen=True)
+class SpiceSection:
+    """
+    C{[spice]}: the SPICE HTML5 proxy (Nova's names).
+    """
+
+    enabled: bool = option(True)
+    html5proxy_base_url: str = option("http://127.0.0.1:6082/spice_auto.html")
+    html5proxy_host: str = option("127.0.0.1")
+    html5proxy_port: int = option(6082, bounds=_PORT)
+
+
+@dataclass(frozen=True)
+class SerialConsoleSection:
+    """
+    C{[serial_console]}: the serial console proxy (Nova's names).
+    """
+
+    enabled: bool = option(True)
+    base_url: str = option("ws://127.0.0.1:6083/")
+    serialproxy_host: str = option("127.0.0.1")
+    serialproxy_port: int = option(6083, bounds=_PORT)
+
+
+@dataclass(frozen=True)
+class ConsoleSection:
+    """
+    C{[console]}: what every console proxy shares.
+
+    C{allowed_origins} are host names (besides the proxy's own) a browser
+    page may open consoles from. C{idle_timeout} closes a session with no
+    traffic (0: never); C{max_per_token}/C{max_per_user} cap live sessions;
+    C{failed_auth_limit} failed token checks per client address within
+    C{failed_auth_window} seconds make further attempts wait out the window.
+    C{ssl_only} with C{cert}/C{key} serves https and wss only.
+    """
+
+    allowed_origins: tuple[str, ...] = option(())
+    idle_timeout: float = option(600.0, bounds=(0, None))
+    max_per_token: int = option(4, bounds=(0, None))
+    max_per_user: int = option(32, bounds=(0, None))
+    failed_auth_limit: int = option(10, bounds=(1, None))
+    failed_auth_window: float = option(60.0, bounds=(0.001, None))
+    ssl_only: bool = option(False)
+    cert: str = option("")
+    key: str = option("")
+
+
+@dataclass(frozen=True)
+class ConsoleAuthSection:
+    """
+    C{[consoleauth]}: console tokens.
+
+    C{token_ttl} is how long a token is valid, in seconds. A token is used
+    once (consumed at the first connect) unless C{multi_use} is set, as Nova
+    does by default.
+    """
+
+    token_ttl: int = option(600, bounds=(1, None))
+    multi_use: bool = option(False)
+
+
+@dataclass(frozen=True)
+class QuotaSection:
+    """
+    C{[quota]}: the default limits of every project (Nova's option names).
+
+    A project's own limits (C{os-quota-sets}) override these; -1 is
+    unlimited. C{ram} is in MB; C{key_pairs} counts per user. With
+    C{recheck_quota}, a server create counts again after its rows are
+    written and undoes them if a concurrent request took the room.
+    """
+
+    instances: int = option(10, bounds=(-1, None))
+    cores: int = option(20, bounds=(-1, None))
+    ram: int = option(51200, bounds=(-1, None))
+    metadata_items: int = option(128, bounds=(-1, None))
+    injected_files: int = option(5, bounds=(-1, None))
+    injected_file_content_bytes: int = option(10240, bounds=(-1, None))
+    injected_file_path_length: int = option(255, bounds=(-1, None))
+    key_pairs: int = option(100, bounds=(-1, None))
+    server_groups: int = option(10, bounds=(-1, None))
+    server_group_members: int = option(10, bounds=(-1, None))
+    recheck_quota: bool = option(True)
+
+
+@dataclass(frozen=True)
 class TicketPrincipal:
     """
     A static WAMP-Ticket principal from C{[router_ticket]}: C{authid = role:ticket}.
@@ -259,6 +370,12 @@ class NovaConfig:
     router: RouterSection = field(default_factory=RouterSection)
     database: DatabaseSection = field(default_factory=DatabaseSection)
     filter_scheduler: FilterSchedulerSection = field(default_factory=FilterSchedulerSection)
+    vnc: VncSection = field(default_factory=VncSection)
+    spice: SpiceSection = field(default_factory=SpiceSection)
+    serial_console: SerialConsoleSection = field(default_factory=SerialConsoleSection)
+    console: ConsoleSection = field(default_factory=ConsoleSection)
+    consoleauth: ConsoleAuthSection = field(default_factory=ConsoleAuthSection)
+    quota: QuotaSection = field(default_factory=QuotaSection)
     router_ticket: Mapping[str, TicketPrincipal] = field(default_factory=_empty)
     router_wampcra: Mapping[str, CraPrincipal] = field(default_factory=_empty)
     router_roles: Mapping[tuple[str, str], tuple[RolePermission, ...]] = field(
@@ -393,6 +510,12 @@ _OPTION_SECTIONS: Mapping[str, str] = {
     "router": "router",
     "database": "database",
     "filter_scheduler": "filter_scheduler",
+    "vnc": "vnc",
+    "spice": "spice",
+    "serial_console": "serial_console",
+    "console": "console",
+    "consoleauth": "consoleauth",
+    "quota": "quota",
 }
 
 _MAPPING_SECTIONS: Mapping[str, Callable[[str, str], Any]] = {

@@ -79,7 +79,7 @@ def makeServiceFromConfig(
     return allinone
 
 
-_DATABASE_USERS = ("nova-api", "nova-conductor", "nova-scheduler")
+_DATABASE_USERS = ("nova-api", "nova-conductor", "nova-scheduler", "nova-consoleauth")
 
 
 def _shared_database(config: NovaConfig, parent: MultiService) -> Any:

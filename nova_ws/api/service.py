@@ -5,11 +5,11 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from twisted.application.service import MultiService, Service
+from twisted.application.service import MultiService
 from twisted.logger import Logger
-from twisted.web.server import Site
 
 from nova_ws.api.compute.app import ComputeApi
+from nova_ws.api.compute.consoles import ConsoleUrls
 from nova_ws.api.identity import IdentityApi
 from nova_ws.api.identity import wamp as identity_wamp
 from nova_ws.api.image import ImageApi
@@ -17,31 +17,11 @@ from nova_ws.api.root import ApiRoot
 from nova_ws.conductor.rpcapi import ConductorAPI
 from nova_ws.config import NovaConfig
 from nova_ws.db.engine import database_service
+from nova_ws.listener import HttpListener
 from nova_ws.wamp.client import Procedure, ServiceClient
 from nova_ws.wamp.heartbeat import Heartbeat
 
 log = Logger()
-
-
-class HttpListener(Service):
-    """Listens on a TCP port with a resource while running; records the port."""
-
-    def __init__(self, reactor: Any, resource: Any, host: str, port: int) -> None:
-        self.reactor = reactor
-        self.site = Site(resource)
-        self.host, self.port_number = host, port
-        self.port: Any = None
-
-    def startService(self) -> None:
-        super().startService()
-        self.port = self.reactor.listenTCP(self.port_number, self.site, interface=self.host)
-        address = self.port.getHost()
-        log.info("nova-api: http://{host}:{port}/", host=address.host, port=address.port)
-
-    def stopService(self) -> Any:
-        super().stopService()
-        port, self.port = self.port, None
-        return port.stopListening() if port is not None else None
 
 
 class ApiService(MultiService):
@@ -59,10 +39,12 @@ class ApiService(MultiService):
                                                invoke="roundrobin")})
         self.client.setServiceParent(self)
         self.identity = IdentityApi(db, reactor, public_url=self.public_url)
-        self.root = ApiRoot(ComputeApi(self.public_url, db=db, client=self.client),
+        self.root = ApiRoot(ComputeApi(self.public_url, db=db, client=self.client,
+                                       console_urls=ConsoleUrls.from_config(config),
+                                       quota=config.quota),
                             identity=self.identity, image=ImageApi(db, self.public_url))
         self.http = HttpListener(reactor, self.root.resource(), d.osapi_compute_listen,
-                                 d.osapi_compute_listen_port)
+                                 d.osapi_compute_listen_port, name="nova-api")
         self.http.setServiceParent(self)
         Heartbeat(ConductorAPI(self.client), "nova-api", d.host, "api",
                   d.default_availability_zone, d.report_interval, reactor,

@@ -94,6 +94,12 @@ def _current_request(session: Session, uuid: str) -> str | None:
                                      a.id)).request_id
 
 
+CONSOLE_REVOKE = "nova.consoleauth.revoke"
+#: actions that take a guest's console away, and the reason consoles close with.
+CONSOLE_ENDING_ACTIONS = {"delete": "instance deleted", "stop": "instance stopped",
+                          "suspend": "instance suspended"}
+
+
 class ConductorManager:
     """Writes for compute hosts; orchestrates builds and actions."""
 
@@ -338,6 +344,8 @@ class ConductorManager:
         except LookupError as exc:
             raise ApplicationError(INSTANCE_NOT_FOUND, f"instance {uuid} not found") from exc
         self._announce(instance_view(inst))
+        if action in CONSOLE_ENDING_ACTIONS:
+            await self._end_consoles(uuid, CONSOLE_ENDING_ACTIONS[action])
         if action == "delete":
             return await self._delete(inst, request_id)
         if inst.host is None:
@@ -348,6 +356,19 @@ class ConductorManager:
         result = await self.compute.action(inst.host, action, uuid, **extra)
         await self._finish_action(uuid, request_id)
         return dict(result or {})
+
+    async def _end_consoles(self, uuid: str, reason: str) -> None:
+        """Revoke the instance's console tokens before its guest goes away.
+
+        nova-consoleauth publishes the revocation before it answers, so
+        proxies close live consoles with ``reason`` before the guest's
+        console port closes under them. Best effort: without consoleauth the
+        action still runs.
+        """
+        try:
+            await self.caller.call(CONSOLE_REVOKE, uuid, reason)
+        except ApplicationError as exc:
+            log.info("console tokens of {uuid} not revoked: {error}", uuid=uuid, error=exc.error)
 
     async def _finish_action(self, uuid: str, request_id: str,
                              message: str | None = None) -> None:

@@ -39,7 +39,8 @@ from zope.interface import implementer
 from nova_ws.console.interfaces import ConsoleTarget, InvalidToken, ITokenValidator
 from nova_ws.console.metrics import ProxyMetrics, SessionRecord
 from nova_ws.console.origin import OriginPolicy, origin_refusal
-from nova_ws.console.shims import ShimError, ShimFactory, StreamShim, shim_for
+from nova_ws.console.ratelimit import FailureLimiter, peer_host
+from nova_ws.console.shims import GuestAuthError, ShimError, ShimFactory, StreamShim, shim_for
 from nova_ws.console.tokens import token_from_request
 
 log = Logger()
@@ -57,6 +58,7 @@ class CloseCode(IntEnum):
     TARGET_UNREACHABLE = 4004
     REVOKED = 4005
     PROTOCOL_ERROR = 4006
+    GUEST_AUTH_FAILED = 4007
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,11 @@ class ProxyConfig:
 
     ``secure`` says whether browsers reach this proxy over TLS (wss), for the
     Origin scheme check. ``idle_timeout`` closes sessions with no traffic
-    either way for that many seconds.
+    either way for that many seconds. ``failed_auth_limit`` failed token
+    checks from one address within ``failed_auth_window`` seconds make it
+    wait (429). When the guest closes its end, the browser's closes
+    ``guest_close_grace`` seconds later, unless a revocation (whose reason
+    the browser should see) ends it first.
     """
 
     console_type: str
@@ -75,6 +81,9 @@ class ProxyConfig:
     max_per_token: int | None = 4
     max_per_user: int | None = 32
     connect_timeout: float = 10.0
+    failed_auth_limit: int | None = 10
+    guest_close_grace: float = 1.0
+    failed_auth_window: float = 60.0
 
 
 #: Opens the guest connection: (target, protocol) -> fires with the connected protocol.
@@ -165,6 +174,12 @@ class ConsoleProxyProtocol(WebSocketServerProtocol):
         token = token_from_request(request.params, headers.get("cookie"))
         if token is None:
             raise factory.refuse("missing token", 401)
+        address = peer_host(request.peer)
+        limiter = factory.limiter
+        if limiter is not None and limiter.blocked(address):
+            raise factory.refuse("too many failed token checks; retry in "
+                                 f"{limiter.retry_after(address):.0f} s", 429,
+                                 "too many failed token checks")
         self.record = SessionRecord(peer=request.peer, opened_at=factory.clock.seconds())
         validating = factory.validator.validate(token, factory.config.console_type)
 
@@ -178,6 +193,8 @@ class ConsoleProxyProtocol(WebSocketServerProtocol):
             if failure.check(InvalidToken):
                 error = failure.value
                 assert isinstance(error, InvalidToken)
+                if limiter is not None:
+                    limiter.failed(address)
                 raise factory.refuse(error.reason, error.status, "invalid token")
             log.failure("console token validation failed", failure)
             raise factory.refuse("console authentication unavailable", 503)
@@ -224,6 +241,9 @@ class ConsoleProxyProtocol(WebSocketServerProtocol):
 
         guest_transport.registerProducer(_Valve(self.transport, browser_paused), True)
         self._browser.registerProducer(_Valve(guest_transport, guest_paused), True)
+        connected = getattr(self._shim, "guest_connected", None)
+        if connected is not None:  # shims.GuestHooks: e.g. VeNCrypt's TLS upgrade
+            connected(getattr(guest_transport, "startTLS", None))
         pending, self._pending = self._pending, []
         for data in pending:
             self._from_browser(data)
@@ -250,7 +270,20 @@ class ConsoleProxyProtocol(WebSocketServerProtocol):
         """The guest connection closed: end the session (unless it is already ending)."""
         self.guest = None
         if self._ending is None and self.state == self.STATE_OPEN:
-            self.end(CloseCode.NORMAL, "console connection closed")
+            lost = getattr(self._shim, "guest_lost", None)
+            if lost is not None:  # shims.GuestHooks: may end the session with a reason
+                self._run_shim(lost, reason)
+            if self._ending is not None:
+                return
+            grace = self.factory.config.guest_close_grace
+            if grace > 0:
+                # A guest's console usually closes because its instance is being
+                # deleted or stopped; the revocation that says so may arrive just
+                # after, and its reason is the one the browser should see.
+                self._timers.append(self.factory.clock.callLater(
+                    grace, self.end, CloseCode.NORMAL, "console connection closed"))
+            else:
+                self.end(CloseCode.NORMAL, "console connection closed")
 
     def _to_browser(self, data: bytes) -> None:
         if self.state != self.STATE_OPEN or self._ending is not None:
@@ -297,9 +330,12 @@ class ConsoleProxyProtocol(WebSocketServerProtocol):
             self.record.bytes_to_guest += len(data)
         self.guest.transport.write(data)
 
-    def _run_shim(self, step: Callable[[bytes], None], data: bytes) -> None:
+    def _run_shim(self, step: Callable[[Any], None], data: Any) -> None:
         try:
             step(data)
+        except GuestAuthError as error:
+            log.info("console session {peer}: {error}", peer=self.peer, error=str(error))
+            self.end(CloseCode.GUEST_AUTH_FAILED, "console authentication to the guest failed")
         except ShimError as error:
             log.info("console session {peer}: {error}", peer=self.peer, error=str(error))
             self.end(CloseCode.PROTOCOL_ERROR, "console protocol error")
@@ -329,7 +365,7 @@ class ConsoleProxyProtocol(WebSocketServerProtocol):
             self._browser.resumeProducing()  # read the browser's close reply
             self.sendClose(code=int(code), reason=reason)
 
-    def _cancel_guest(self) -> None:
+    def _cancel_guest(self, abort: bool = True) -> None:
         for timer in self._timers:
             if timer.active():
                 timer.cancel()
@@ -337,7 +373,10 @@ class ConsoleProxyProtocol(WebSocketServerProtocol):
         if self._connecting is not None:
             self._connecting.cancel()
         if self.guest is not None and self.guest.transport is not None:
-            self.guest.transport.abortConnection()  # type: ignore[attr-defined]
+            if abort:
+                self.guest.transport.abortConnection()  # type: ignore[attr-defined]
+            else:  # the browser left: what it sent last (keys) still reaches the guest
+                self.guest.transport.loseConnection()
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
         if self.record is not None and self.record.close_code is None:
@@ -350,7 +389,7 @@ class ConsoleProxyProtocol(WebSocketServerProtocol):
             return
         self._finished = True
         self._ending = self._ending or (CloseCode.NORMAL, "browser closed")
-        self._cancel_guest()
+        self._cancel_guest(abort=False)
         self.factory.release(self)
 
 
@@ -393,6 +432,9 @@ class ConsoleProxyFactory(WebSocketServerFactory):
         self._tls_options = tls_options or (lambda target: optionsForClientTLS(target.host))
         self.sessions: set[ConsoleProxyProtocol] = set()
         self.metrics = ProxyMetrics()
+        self.limiter = (FailureLimiter(config.failed_auth_limit, config.failed_auth_window,
+                                       self.clock)
+                        if config.failed_auth_limit is not None else None)
 
     def _connect(self, target: ConsoleTarget, proto: Protocol) -> Deferred[Protocol]:
         endpoint: Any = HostnameEndpoint(

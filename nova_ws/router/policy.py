@@ -31,6 +31,7 @@ BUILTIN_ROLES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         HEARTBEAT: ("register", "call", "disclose"),
         "nova.scheduler.*": ("call", "disclose"),
         "nova.compute.*": ("call", "disclose"),
+        "nova.consoleauth.revoke": ("call", "disclose"),  # before a guest goes away
         "nova.project.*": ("publish",),
         "nova.event.*": ("publish",),
     },
@@ -45,17 +46,20 @@ BUILTIN_ROLES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         **{f"nova.conductor.{name}": ("call", "disclose") for name in (
             "service_heartbeat", "compute_node_update", "instance_update",
             "instances_on_host", "action_event_start", "action_event_finish")},
-        "nova.consoleauth.*": ("call", "disclose"),
     },
     "consoleauth": {
         "nova.consoleauth.*": ("register", "publish"),
         HEARTBEAT: ("call", "disclose"),
-        "nova.compute.*": ("call", "disclose"),
+        "nova.compute..get_console": ("call", "disclose"),  # any host's, nothing else
+        # instance events of every project, to revoke consoles that go away
+        "nova.project.*": ("subscribe",),
     },
     "console": {
-        "nova.consoleauth.*": ("call", "subscribe", "disclose"),
+        # validate tokens (consoleauth re-checks the target with compute) and
+        # hear revocations; nothing else
+        "nova.consoleauth.validate": ("call", "disclose"),
+        "nova.consoleauth.revoked": ("subscribe",),
         HEARTBEAT: ("call", "disclose"),
-        "nova.compute.*": ("call", "disclose"),
     },
     "cert": {
         "nova.cert.*": ("register",),

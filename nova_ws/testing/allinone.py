@@ -25,6 +25,7 @@ class AllInOne:
 def start_allinone(state: Path) -> AllInOne:
     """Build, bootstrap and start every service, with state (SQLite, openrc) in *state*."""
     ws, rs, api_port = free_port(), free_port(), free_port()
+    novnc, spice, serial = free_port(), free_port(), free_port()
     config = parse_config(f"""
 [DEFAULT]
 host = aio
@@ -37,6 +38,15 @@ websocket_port = {ws}
 rawsocket_port = {rs}
 [database]
 connection = sqlite:///{state}/nova.sqlite
+[vnc]
+novncproxy_port = {novnc}
+novncproxy_base_url = http://127.0.0.1:{novnc}/vnc_lite.html
+[spice]
+html5proxy_port = {spice}
+html5proxy_base_url = http://127.0.0.1:{spice}/spice_auto.html
+[serial_console]
+serialproxy_port = {serial}
+base_url = ws://127.0.0.1:{serial}/
 """, "<test>")
     service = makeServiceFromConfig(config)
     credentials = ensure_openrc(config, state / "openrc")

@@ -16,6 +16,7 @@ from typing import Any
 from twisted.internet.defer import Deferred, DeferredList
 
 from nova_ws.allinone.identities import with_identities
+from nova_ws.auth.consoleauth.service import ConsoleAuthService
 from nova_ws.compute.drivers.fake.driver import FakeDriver, FakeHost
 from nova_ws.compute.service import ComputeService
 from nova_ws.conductor.service import ConductorService
@@ -41,15 +42,16 @@ class Cloud:
     scheduler: SchedulerService
     computes: list[ComputeService]
     admin: Any
+    consoleauth: Any = None
 
     def db(self) -> Any:
         """The Database the conductor and scheduler share."""
         return self.conductor.db
 
 
-def cloud_config(tmp: Path, connection: str | None = None) -> NovaConfig:
+def cloud_config(tmp: Path, connection: str | None = None, extra: str = "") -> NovaConfig:
     """The cloud's nova.conf: state in *tmp*; SQLite there unless *connection* is given."""
-    config = parse_config(f"""
+    config = parse_config(extra + f"""
 [DEFAULT]
 host = ctl
 state_path = {tmp}
@@ -67,20 +69,23 @@ connection = sqlite:///{tmp}/nova.sqlite
 
 
 async def start_cloud(tmp: Path, n_hosts: int, fail_hosts: dict[str, str] | None = None,
-                      host: FakeHost = HOST, connection: str | None = None) -> Cloud:
+                      host: FakeHost = HOST, connection: str | None = None,
+                      consoleauth: bool = False, config_text: str = "") -> Cloud:
     """Start everything; fire when every host has reported its resources.
 
     The database is SQLite in *tmp* unless *connection* names another; its
-    schema is brought up to date first.
+    schema is brought up to date first. ``consoleauth`` adds nova-consoleauth
+    (sharing the conductor's Database); ``config_text`` is nova.conf text
+    (sections other than those the cloud sets) merged over the defaults.
     """
     from twisted.internet import reactor
 
-    base = cloud_config(tmp, connection)
+    base = cloud_config(tmp, connection, config_text)
     engine = create_engine_from_config(base.database, state_path=str(tmp))
     migrate.upgrade(engine)
     engine.dispose()
     host_names = [f"host{i}" for i in range(n_hosts)]
-    taps = ["nova-conductor", "nova-scheduler"]
+    taps = ["nova-conductor", "nova-scheduler", *(["nova-consoleauth"] if consoleauth else [])]
     router_config, configs = with_identities(base, taps)
     # one compute identity per host
     for name in host_names:
@@ -104,10 +109,13 @@ async def start_cloud(tmp: Path, n_hosts: int, fail_hosts: dict[str, str] | None
         fail_on = {"spawn": (fail_hosts or {})[name]} if name in (fail_hosts or {}) else None
         computes.append(ComputeService(wired(configs[name]), reactor,
                                        driver=FakeDriver(reactor, host=host, fail_on=fail_on)))
-    for service in (conductor, scheduler, *computes):
+    auth = (ConsoleAuthService(wired(configs["nova-consoleauth"]), reactor, db=conductor.db)
+            if consoleauth else None)
+    services = (conductor, scheduler, *computes, *([auth] if auth else []))
+    for service in services:
         service.startService()
-    for client in (conductor.client, scheduler.client, *(c.client for c in computes)):
-        await client.when_joined()
+    for service in services:
+        await service.client.when_joined()
     for compute in computes:
         await compute.periodic.update_resources()
     for compute in computes:
@@ -115,14 +123,15 @@ async def start_cloud(tmp: Path, n_hosts: int, fail_hosts: dict[str, str] | None
             "binary": "nova-compute", "host": compute.host, "topic": "compute", "zone": "nova"})
     admin = await join(reactor, router, authmethods=["anonymous"])
     await conductor.db.run(flavors.seed_default_flavors)
-    return Cloud(base, router, conductor, scheduler, computes, admin)
+    return Cloud(base, router, conductor, scheduler, computes, admin, auth)
 
 
 async def stop_cloud(cloud: Cloud) -> None:
     """Stop everything and remove every fake guest."""
     await DeferredList(list(cloud.conductor.manager.builds.values()), consumeErrors=True)
     cloud.admin.leave()
-    for service in (*cloud.computes, cloud.scheduler, cloud.conductor):
+    extra = [cloud.consoleauth] if cloud.consoleauth is not None else []
+    for service in (*extra, *cloud.computes, cloud.scheduler, cloud.conductor):
         await service.stopService()
     for compute in cloud.computes:
         for uuid in list(compute.driver.guests):  # type: ignore[attr-defined]

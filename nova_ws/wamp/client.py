@@ -48,6 +48,14 @@ class Procedure:
     match: str = "exact"
 
 
+@dataclass(frozen=True)
+class Topic:
+    """A subscription with a match policy other than exact (``prefix``, ``wildcard``)."""
+
+    handler: Callable[..., Any]
+    match: str = "exact"
+
+
 class _Session(ApplicationSession):
     """The WAMP session of a :class:`ServiceClient`."""
 
@@ -78,7 +86,10 @@ class _Session(ApplicationSession):
             await self.register(proc.handler, uri,
                                 RegisterOptions(invoke=proc.invoke, match=proc.match))
         for topic, handler in client.subscriptions.items():
-            await self.subscribe(handler, topic, SubscribeOptions())
+            if isinstance(handler, Topic):
+                await self.subscribe(handler.handler, topic, SubscribeOptions(match=handler.match))
+            else:
+                await self.subscribe(handler, topic, SubscribeOptions())
         client._joined(self)
 
     def onLeave(self, details: Any) -> None:
@@ -94,7 +105,7 @@ class ServiceClient(Service):
         wamp: WampSection,
         reactor: Any,
         procedures: Callable[[], Mapping[str, Procedure]] = dict,
-        subscriptions: Mapping[str, Callable[..., Any]] | None = None,
+        subscriptions: Mapping[str, Callable[..., Any] | Topic] | None = None,
     ) -> None:
         self.wamp = wamp
         self.reactor = reactor

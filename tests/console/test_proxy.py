@@ -304,3 +304,25 @@ async def test_keys_reach_the_guest_without_view_only(rig_factory: Any) -> None:
     browser.sendClose()
     await browser.closed
     await console.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_guest_close_waits_for_a_revocation_reason(rig_factory: Any) -> None:
+    """When the guest closes, the browser's close waits the grace; a revocation's reason wins."""
+    clock = Clock()
+    rig = rig_factory(clock=clock, idle_timeout=None, guest_close_grace=1.0)
+    for revoke in (False, True):
+        console = GuestConsole("instance-0001", width=320, height=96)
+        console.listen(rig.reactor)
+        token, _ = rig.validator.issue_for(port=console.port, instance_uuid=INSTANCE)
+        browser = await open_browser(rig.reactor, rig.port, token)
+        await rfb_handshake(rig, browser)
+        await console.stop()
+        await until(rig.reactor, lambda: all(s.guest is None for s in rig.factory.sessions))
+        assert not browser.closed.called
+        if revoke:
+            rig.factory.close_sessions(instance_uuid=INSTANCE, reason="instance deleted")
+            assert await browser.closed == (CloseCode.REVOKED, "instance deleted")
+        else:
+            clock.advance(1.0)
+            assert await browser.closed == (CloseCode.NORMAL, "console connection closed")

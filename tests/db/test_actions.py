@@ -95,3 +95,24 @@ def test_action_needs_instance(engine: Engine) -> None:
     """
     with Session(engine) as session, pytest.raises(Conflict):
         actions.action_start(session, instance_uuid=UUID, action="create", request_id="r")
+
+
+def test_updated_at_follows_events(session: Session) -> None:
+    """
+    When an action's events start and finish, and it finishes, its updated_at
+    moves each time (it starts unset), as Nova's does.
+    """
+    factories.instance(session, uuid=UUID)
+    started = actions.action_start(session, instance_uuid=UUID, action="stop", request_id="r",
+                                   now=NOW)
+    assert started.updated_at is None
+    for step, record in enumerate((
+            lambda now: actions.event_start(session, instance_uuid=UUID, request_id="r",
+                                            event="e", now=now),
+            lambda now: actions.event_finish(session, instance_uuid=UUID, request_id="r",
+                                             event="e", now=now),
+            lambda now: actions.action_finish(session, instance_uuid=UUID, request_id="r",
+                                              now=now)), start=1):
+        record(NOW + timedelta(seconds=step))
+        assert actions.get_action(session, UUID, "r").updated_at == NOW + timedelta(
+            seconds=step)

@@ -68,3 +68,16 @@ def test_types(session: Session) -> None:
     with pytest.raises(ValueError):
         keypairs.create_keypair(session, user_id="u", name="x", public_key="k",
                                 fingerprint="f", type="rsa")
+
+
+def test_count(session: Session) -> None:
+    """
+    When keypairs are counted, only the user's count, deleted ones not.
+    """
+    assert keypairs.count_keypairs(session, "u1") == 0
+    for name in ("a", "b"):
+        _create(session, "u1", name)
+    _create(session, "u2", "a")
+    keypairs.delete_keypair(session, "u1", "a")
+    assert keypairs.count_keypairs(session, "u1") == 1
+    assert keypairs.count_keypairs(session, "u2") == 1

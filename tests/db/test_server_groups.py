@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from nova_ws.db.errors import NotFound
+from nova_ws.db.queries import instances
 from nova_ws.db.queries import server_groups as groups
+from tests.db import factories
 from tests.db.conftest import NOW
 
 UUID = "44444444-4444-4444-4444-444444444444"
@@ -85,3 +87,20 @@ def test_list_and_delete(session: Session) -> None:
         groups.get_server_group(session, UUID)
     with pytest.raises(NotFound):
         groups.delete_server_group(session, UUID)
+
+
+def test_count_and_live_members(session: Session) -> None:
+    """
+    When groups are counted per project, and members checked against their
+    instances, deleted or unknown instances are not live.
+    """
+    one, two, three = (factories.instance(session).uuid for _ in range(3))
+    groups.create_server_group(session, name="g", policy="affinity", project_id="p1",
+                               user_id="u", members=[one, two, three, A])
+    groups.create_server_group(session, name="h", policy="affinity", project_id="p1",
+                               user_id="u")
+    assert groups.count_server_groups(session, "p1") == 2
+    assert groups.count_server_groups(session, "p2") == 0
+    instances.soft_delete_instance(session, two)
+    assert groups.live_members(session, [one, two, three, A, one]) == {one, three}
+    assert groups.live_members(session, []) == frozenset()

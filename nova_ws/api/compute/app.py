@@ -17,8 +17,14 @@ from klein import Klein
 
 from nova_ws.api import microversions
 from nova_ws.api.compute.actions import Actions
+from nova_ws.api.compute.consoles import LEGACY_ACTIONS, ConsoleUrls, RemoteConsoles
 from nova_ws.api.compute.context import RequestContext, authenticate
 from nova_ws.api.compute.flavors import Flavors
+from nova_ws.api.compute.instance_actions import InstanceActions
+from nova_ws.api.compute.keypairs import Keypairs
+from nova_ws.api.compute.limits import Limits
+from nova_ws.api.compute.quotas import QuotaSets
+from nova_ws.api.compute.server_groups import ServerGroups
 from nova_ws.api.compute.servers import Servers
 from nova_ws.api.compute.services import Services
 from nova_ws.api.errors import (
@@ -30,6 +36,7 @@ from nova_ws.api.errors import (
     render_unexpected,
 )
 from nova_ws.api.microversions import MAX_VERSION, MIN_VERSION, Version
+from nova_ws.config import QuotaSection
 
 UPDATED = "2013-07-23T11:33:21Z"
 
@@ -65,15 +72,24 @@ class ComputeApi:
 
     app = Klein()
 
-    def __init__(self, public_url: str, db: Any = None, client: Any = None) -> None:
+    def __init__(self, public_url: str, db: Any = None, client: Any = None,
+                 console_urls: ConsoleUrls | None = None,
+                 quota: QuotaSection | None = None) -> None:
         self.public_url = public_url.rstrip("/")
         self.db = db
         self.client = client
         base = f"{self.public_url}/compute"
         self.flavors = Flavors(db, base)
-        self.servers = Servers(db, client, base)
+        quota = quota or QuotaSection()
+        self.servers = Servers(db, client, base, quota)
         self.actions = Actions(self.servers)
+        self.consoles = RemoteConsoles(self.servers, client, console_urls or ConsoleUrls())
         self.services = Services(db, client)
+        self.keypairs = Keypairs(db, base, quota)
+        self.limits = Limits(db, quota)
+        self.quota_sets = QuotaSets(db, quota)
+        self.server_groups = ServerGroups(db, quota)
+        self.instance_actions = InstanceActions(db, base)
 
     def resource(self) -> Any:
         """The Twisted resource to mount."""
@@ -153,6 +169,98 @@ class ComputeApi:
     def hypervisor_show(self, request: Any, node: str) -> Any:
         """``GET /os-hypervisors/{id}``."""
         return self._run(request, lambda c, v: self.services.hypervisors(c, v, True, node))
+
+    # -- keypairs, limits and quotas ------------------------------------------------
+
+    @app.route("/v2.1/os-keypairs", methods=["GET"])
+    def keypair_index(self, request: Any) -> Any:
+        """``GET /os-keypairs``."""
+        return self._run(request, lambda c, v: self.keypairs.index(c, v, _args(request)))
+
+    @app.route("/v2.1/os-keypairs", methods=["POST"])
+    def keypair_create(self, request: Any) -> Any:
+        """``POST /os-keypairs``."""
+        return self._run(request, lambda c, v: self.keypairs.create(c, v, _body(request)))
+
+    @app.route("/v2.1/os-keypairs/<name>", methods=["GET"])
+    def keypair_show(self, request: Any, name: str) -> Any:
+        """``GET /os-keypairs/{name}``."""
+        return self._run(request, lambda c, v: self.keypairs.show(c, v, name, _args(request)))
+
+    @app.route("/v2.1/os-keypairs/<name>", methods=["DELETE"])
+    def keypair_delete(self, request: Any, name: str) -> Any:
+        """``DELETE /os-keypairs/{name}``."""
+        return self._run(request, lambda c, v: self.keypairs.delete(c, v, name,
+                                                                     _args(request)))
+
+    @app.route("/v2.1/limits", methods=["GET"])
+    def limit_index(self, request: Any) -> Any:
+        """``GET /limits``."""
+        return self._run(request, lambda c, v: self.limits.index(c, v, _args(request)))
+
+    @app.route("/v2.1/os-quota-sets/<project_id>", methods=["GET"])
+    def quota_show(self, request: Any, project_id: str) -> Any:
+        """``GET /os-quota-sets/{project_id}``."""
+        return self._run(request, lambda c, v: self.quota_sets.show(c, v, project_id,
+                                                                     _args(request)))
+
+    @app.route("/v2.1/os-quota-sets/<project_id>/detail", methods=["GET"])
+    def quota_detail(self, request: Any, project_id: str) -> Any:
+        """``GET /os-quota-sets/{project_id}/detail``."""
+        return self._run(request, lambda c, v: self.quota_sets.show(
+            c, v, project_id, _args(request), detail=True))
+
+    @app.route("/v2.1/os-quota-sets/<project_id>/defaults", methods=["GET"])
+    def quota_defaults(self, request: Any, project_id: str) -> Any:
+        """``GET /os-quota-sets/{project_id}/defaults``."""
+        return self._run(request, lambda c, v: self.quota_sets.defaults(c, v, project_id))
+
+    @app.route("/v2.1/os-quota-sets/<project_id>", methods=["PUT"])
+    def quota_update(self, request: Any, project_id: str) -> Any:
+        """``PUT /os-quota-sets/{project_id}`` (admin)."""
+        return self._run(request, lambda c, v: self.quota_sets.update(
+            c, v, project_id, _args(request), _body(request)))
+
+    @app.route("/v2.1/os-quota-sets/<project_id>", methods=["DELETE"])
+    def quota_delete(self, request: Any, project_id: str) -> Any:
+        """``DELETE /os-quota-sets/{project_id}`` (admin)."""
+        return self._run(request, lambda c, v: self.quota_sets.delete(c, v, project_id,
+                                                                       _args(request)))
+
+    # -- server groups and instance actions ------------------------------------------
+
+    @app.route("/v2.1/os-server-groups", methods=["GET"])
+    def server_group_index(self, request: Any) -> Any:
+        """``GET /os-server-groups``."""
+        return self._run(request, lambda c, v: self.server_groups.index(c, v, _args(request)))
+
+    @app.route("/v2.1/os-server-groups", methods=["POST"])
+    def server_group_create(self, request: Any) -> Any:
+        """``POST /os-server-groups``."""
+        return self._run(request, lambda c, v: self.server_groups.create(c, v, _body(request)))
+
+    @app.route("/v2.1/os-server-groups/<group_id>", methods=["GET"])
+    def server_group_show(self, request: Any, group_id: str) -> Any:
+        """``GET /os-server-groups/{id}``."""
+        return self._run(request, lambda c, v: self.server_groups.show(c, v, group_id))
+
+    @app.route("/v2.1/os-server-groups/<group_id>", methods=["DELETE"])
+    def server_group_delete(self, request: Any, group_id: str) -> Any:
+        """``DELETE /os-server-groups/{id}``."""
+        return self._run(request, lambda c, v: self.server_groups.delete(c, group_id))
+
+    @app.route("/v2.1/servers/<server_id>/os-instance-actions", methods=["GET"])
+    def instance_action_index(self, request: Any, server_id: str) -> Any:
+        """``GET /servers/{id}/os-instance-actions``."""
+        return self._run(request, lambda c, v: self.instance_actions.index(
+            c, v, server_id, _args(request)))
+
+    @app.route("/v2.1/servers/<server_id>/os-instance-actions/<request_id>",
+               methods=["GET"])
+    def instance_action_show(self, request: Any, server_id: str, request_id: str) -> Any:
+        """``GET /servers/{id}/os-instance-actions/{request_id}``."""
+        return self._run(request, lambda c, v: self.instance_actions.show(
+            c, v, server_id, request_id))
 
     # -- flavors ----------------------------------------------------------------
 
@@ -234,7 +342,19 @@ class ComputeApi:
     @app.route("/v2.1/servers/<server_id>/action", methods=["POST"])
     def server_action(self, request: Any, server_id: str) -> Any:
         """``POST /servers/{id}/action``."""
-        return self._run(request, lambda c, v: self.actions.run(c, server_id, _body(request)))
+        body = _body(request)
+        legacy = next((name for name in LEGACY_ACTIONS if name in body), None) if isinstance(
+            body, dict) else None
+        if legacy is not None:
+            return self._run(request, lambda c, v: self.consoles.legacy(
+                c, v, server_id, legacy, body[legacy]))
+        return self._run(request, lambda c, v: self.actions.run(c, server_id, body))
+
+    @app.route("/v2.1/servers/<server_id>/remote-consoles", methods=["POST"])
+    def remote_console_create(self, request: Any, server_id: str) -> Any:
+        """``POST /servers/{id}/remote-consoles`` (2.6+)."""
+        return self._run(request, lambda c, v: self.consoles.create(
+            c, v, server_id, _body(request)))
 
     async def _run(self, request: Any,
                    handler: Callable[[RequestContext, Version], Awaitable[tuple[int, Any]]]

@@ -17,14 +17,15 @@ from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 
-from nova_ws.api.compute import bodies, listing, views
+from nova_ws.api.compute import bodies, listing, quotas, views
 from nova_ws.api.compute.context import RequestContext
 from nova_ws.api.compute.rpc import call_conductor
-from nova_ws.api.errors import BadRequest, Fault, NotFound
+from nova_ws.api.errors import BadRequest, Fault, Forbidden, NotFound
 from nova_ws.api.microversions import Version
 from nova_ws.conductor import rpcapi
+from nova_ws.config import QuotaSection
 from nova_ws.db import errors as db_errors
-from nova_ws.db.queries import flavors, images, instances, server_groups
+from nova_ws.db.queries import flavors, images, instances, keypairs, server_groups
 from nova_ws.db.queries.instances import Instance
 
 NO_DESCRIPTION = "Server descriptions are not stored by this cloud yet."
@@ -47,8 +48,10 @@ def _check_image(image: images.Image, flavor: flavors.Flavor, ctx: RequestContex
 
 
 def _make_rows(session: Session, ctx: RequestContext, req: bodies.CreateServer,
-               reservation_id: str) -> list[str]:
-    """Check flavor, image and group, and create the rows, in one transaction."""
+               reservation_id: str, quota: QuotaSection) -> list[str]:
+    """Check flavor, image, keypair, group and quotas, and create the rows, in one
+    transaction (as many as the quotas allow of min_count..max_count).
+    """
     try:
         flavor = flavors.get_flavor(session, req.flavor_ref)
     except db_errors.NotFound:
@@ -60,6 +63,12 @@ def _make_rows(session: Session, ctx: RequestContext, req: bodies.CreateServer,
     except db_errors.NotFound:
         raise BadRequest("Can not find requested image") from None
     _check_image(image, flavor, ctx)
+    if req.key_name is not None:
+        try:
+            keypairs.get_keypair(session, ctx.user_id, req.key_name)
+        except db_errors.NotFound:
+            raise BadRequest("Invalid key_name provided.") from None
+    members: tuple[str, ...] | None = None
     if req.group is not None:
         try:
             group = server_groups.get_server_group(session, req.group)
@@ -67,9 +76,14 @@ def _make_rows(session: Session, ctx: RequestContext, req: bodies.CreateServer,
             raise BadRequest(f"Invalid server group {req.group}") from None
         if group.project_id != ctx.project_id and not ctx.is_admin:
             raise BadRequest(f"Invalid server group {req.group}")
+        members = group.members
+    count = quotas.allow_create(
+        session, quota, ctx.project_id, vcpus=flavor.vcpus, memory_mb=flavor.memory_mb,
+        min_count=req.min_count, max_count=req.max_count, metadata_items=len(req.metadata),
+        group_members=members)
     uuids = []
-    for index in range(req.max_count):
-        name = req.name if req.max_count == 1 else f"{req.name}-{index + 1}"
+    for index in range(count):
+        name = req.name if count == 1 else f"{req.name}-{index + 1}"
         uuids.append(instances.create_instance(
             session, project_id=ctx.project_id, user_id=ctx.user_id, flavor=flavor,
             image_ref=image.uuid, display_name=name, hostname=_hostname(name),
@@ -89,13 +103,24 @@ def _fail_rows(session: Session, uuids: list[str]) -> None:
         instances.update_instance(session, uuid, vm_state="error", task_state=None)
 
 
+def _discard_rows(session: Session, uuids: list[str], group: str | None) -> None:
+    """Undo rows that the quota recheck refused (never handed to the conductor)."""
+    for uuid in uuids:
+        instances.update_instance(session, uuid, vm_state="deleted", task_state=None)
+        instances.soft_delete_instance(session, uuid)
+    if group is not None:
+        server_groups.remove_members(session, group, uuids)
+
+
 class Servers:
     """The server handlers; each returns ``(status, body)``."""
 
-    def __init__(self, db: Any, client: Any, base: str) -> None:
+    def __init__(self, db: Any, client: Any, base: str,
+                 quota: QuotaSection | None = None) -> None:
         self.db = db
         self.client = client
         self.base = base
+        self.quota = quota or QuotaSection()
 
     async def get(self, ctx: RequestContext, uuid: str) -> Instance:
         """The instance, if this context may see it; 404 otherwise."""
@@ -116,7 +141,13 @@ class Servers:
         if server.get("description") is not None:
             raise BadRequest(NO_DESCRIPTION)
         reservation_id = f"r-{secrets.token_hex(4)}"
-        uuids = await self.db.run(_make_rows, ctx, req, reservation_id)
+        uuids = await self.db.run(_make_rows, ctx, req, reservation_id, self.quota)
+        if self.quota.recheck_quota:
+            try:
+                await self.db.run(quotas.check_instances_after, self.quota, ctx.project_id)
+            except Forbidden:
+                await self.db.run(_discard_rows, uuids, req.group)
+                raise
         request_id = f"req-{uuidlib.uuid4()}"
         try:
             await call_conductor(self.client, rpcapi.BUILD_INSTANCES, uuids,

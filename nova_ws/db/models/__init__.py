@@ -10,6 +10,7 @@ from nova_ws.db.models.base import Base, JSONText, UTCDateTime, utcnow
 from nova_ws.db.models.flavors import Flavor, FlavorExtraSpec
 from nova_ws.db.models.images import Image, ImageProperty
 from nova_ws.db.models.instances import Instance, InstanceMetadata
+from nova_ws.db.models.quotas import Quota
 from nova_ws.db.models.server_groups import ServerGroup, ServerGroupMember
 from nova_ws.db.models.services import ComputeNode, Service
 
@@ -28,6 +29,7 @@ __all__ = [
     "InstanceMetadata",
     "JSONText",
     "Keypair",
+    "Quota",
     "ServerGroup",
     "ServerGroupMember",
     "Service",

@@ -41,7 +41,9 @@ class InstanceActionEvent:
 @dataclass(frozen=True)
 class InstanceAction:
     """
-    One action on an instance, with its events in the order they started.
+    One action on an instance, with its events in the order they started;
+    C{updated_at} moves whenever one of its events starts or finishes, and
+    when it finishes.
     """
 
     id: int
@@ -53,6 +55,7 @@ class InstanceAction:
     start_time: datetime | None
     finish_time: datetime | None
     message: str | None
+    updated_at: datetime | None = None
     events: tuple[InstanceActionEvent, ...] = ()
 
 
@@ -145,6 +148,7 @@ def event_start(
     action = _row(session, instance_uuid, request_id)
     row = EventRow(event=event, host=host, start_time=now, created_at=now)
     action.events.append(row)
+    action.updated_at = now
     session.flush()
     return _event(row)
 
@@ -174,9 +178,9 @@ def event_finish(
     row = started[-1]
     row.finish_time = row.updated_at = now
     row.result, row.traceback, row.details = result, traceback, details
+    action.updated_at = now
     if result == ERROR:
         action.message = ERROR
-        action.updated_at = now
     session.flush()
     return _event(row)
 

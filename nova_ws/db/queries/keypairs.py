@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from nova_ws.db.errors import NotFound, flush_or_conflict
@@ -103,3 +103,11 @@ def delete_keypair(session: Session, user_id: str, name: str) -> None:
     statement = delete(KeypairRow).where(KeypairRow.user_id == user_id, KeypairRow.name == name)
     if not execute_count(session, statement):
         raise NotFound(f"keypair {name!r} of user {user_id}")
+
+
+def count_keypairs(session: Session, user_id: str) -> int:
+    """
+    How many keypairs the user has (the C{key_pairs} quota counts them).
+    """
+    return int(session.scalar(
+        select(func.count(KeypairRow.id)).where(KeypairRow.user_id == user_id)) or 0)

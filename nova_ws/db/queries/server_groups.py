@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from nova_ws.db.errors import NotFound, flush_or_conflict
+from nova_ws.db.models import Instance as InstanceRow
 from nova_ws.db.models import ServerGroup as GroupRow
 from nova_ws.db.models import ServerGroupMember, utcnow
 from nova_ws.db.queries._statements import execute_count
@@ -167,3 +168,24 @@ def delete_server_group(session: Session, uuid: str) -> None:
     """
     if not execute_count(session, delete(GroupRow).where(GroupRow.uuid == uuid)):
         raise NotFound(f"server group {uuid}")
+
+
+def count_server_groups(session: Session, project_id: str) -> int:
+    """
+    How many groups the project has (the C{server_groups} quota counts them).
+    """
+    return int(session.scalar(
+        select(func.count(GroupRow.id)).where(GroupRow.project_id == project_id)) or 0)
+
+
+def live_members(session: Session, members: Iterable[str]) -> frozenset[str]:
+    """
+    Those of C{members} that are instances not deleted: a deleted instance
+    stays in its group's rows but is no longer shown or counted.
+    """
+    wanted = list(dict.fromkeys(members))
+    if not wanted:
+        return frozenset()
+    found = session.scalars(select(InstanceRow.uuid).where(
+        InstanceRow.uuid.in_(wanted), InstanceRow.deleted == 0))
+    return frozenset(found)

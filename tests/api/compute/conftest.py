@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from autobahn.wamp.exception import ApplicationError
 from treq.testing import StubTreq
-from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.defer import Deferred, fail, maybeDeferred, succeed
 
 from nova_ws.api.compute.app import ComputeApi
 from nova_ws.api.root import ApiRoot
@@ -57,6 +57,7 @@ class Api:
     caller: RecordingCaller
     tokens: dict[str, str]
     projects: dict[str, str]
+    compute: ComputeApi | None = None
 
 
 def _people(session: Any) -> tuple[dict[str, str], dict[str, str]]:
@@ -88,8 +89,10 @@ def api(database: Database) -> Api:  # noqa: F811 - the imported fixture
     database.run(_people).addCallback(found.append)
     tokens, projects = found[0]
     caller = RecordingCaller()
-    root = ApiRoot(ComputeApi(PUBLIC_URL, db=database, client=caller))
-    return Api(StubTreq(root.resource()), database, caller, tokens, projects)
+    compute = ComputeApi(PUBLIC_URL, db=database, client=caller)
+    compute.keypairs.offload = maybeDeferred  # key generation inline, as the database runs
+    root = ApiRoot(compute)
+    return Api(StubTreq(root.resource()), database, caller, tokens, projects, compute)
 
 
 @dataclass(frozen=True)

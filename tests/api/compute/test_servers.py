@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nova_ws.db.queries import instances
+from tests.api.compute import keys
 from tests.api.compute.conftest import BASE, IMAGE, Api, boot, call, server_body
 
 BUILD = "nova.conductor.build_instances"
@@ -20,6 +21,8 @@ ACTION = "nova.conductor.instance_action"
 @pytest_twisted.ensureDeferred
 async def test_create_writes_rows_and_calls_the_conductor(api: Api) -> None:
     """When a member creates a server, a BUILD row exists and the conductor builds it."""
+    mykey = {"keypair": {"name": "mykey", "public_key": keys.ED25519}}
+    assert (await call(api, "POST", "/os-keypairs", mykey)).code == 200
     answer = await call(api, "POST", "/servers", server_body(metadata={"k": "v"},
                                                               key_name="mykey"))
     assert answer.code == 202

@@ -5,6 +5,10 @@ one TCP port. ``GuestConsole`` is what the fake driver holds per guest: create
 it with the guest's name (and a VNC password, if any), ``listen`` on
 127.0.0.1 port 0, hand out ``host``/``port``, write boot lines with ``log``,
 follow the guest's power state with ``set_power_state``, ``stop`` on delete.
+
+A console secured like QEMU's ``-vnc ...,tls-creds=...`` takes ``tls`` (see
+``security.vencrypt_server_tls``): it then offers only VeNCrypt, X509Vnc when
+it has a password, else X509None. With neither, it offers None, as before.
 """
 
 from __future__ import annotations
@@ -110,10 +114,13 @@ class GuestConsole:
         width: int = 800,
         height: int = 600,
         random_bytes: RandomBytes = os.urandom,
+        *,
+        tls: Any = None,
     ) -> None:
         self.framebuffer = Framebuffer(name, width, height)
         self.factory = RFBServerFactory(
-            self.framebuffer, SecurityConfig(password=password, random_bytes=random_bytes)
+            self.framebuffer,
+            SecurityConfig(password=password, random_bytes=random_bytes, tls=tls),
         )
         self.host: str | None = None
 

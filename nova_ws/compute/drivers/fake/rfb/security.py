@@ -2,29 +2,58 @@
 
 After the client picks a security type (RFC 6143 section 7.1.2), the server
 protocol builds that type's handler from ``SECURITY_TYPES`` and feeds it the
-bytes the client sends until it returns an ``AuthResult``. A new type (such as
-VeNCrypt, 19) is one more handler class and one more table entry; a handler
-gets the transport in ``begin`` so it can also start TLS there.
+bytes the client sends until it returns an ``AuthResult``. A new type is one
+more handler class and one more table entry; a handler gets the transport in
+``begin`` so it can also start TLS there, as VeNCrypt (19) does.
+
+VeNCrypt is served the way QEMU serves it with x509 credentials: version 0.2,
+then the x509 subtypes only -- X509None, or X509Vnc (TLS, then VNC
+authentication inside it) when there is a password -- each a TLS upgrade of
+the connection with the server certificate of ``SecurityConfig.tls``
+(``vencrypt_server_tls`` builds it, optionally demanding client certificates
+signed by a given authority).
 """
 
 from __future__ import annotations
 
 import hmac
 import os
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
-from cryptography.hazmat.primitives.ciphers import Cipher, modes
+from OpenSSL.crypto import X509
 from twisted.internet.interfaces import ITransport
+from twisted.internet.ssl import CertificateOptions
 
-try:
-    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
-except ImportError:  # cryptography < 43
-    from cryptography.hazmat.primitives.ciphers.algorithms import TripleDES
+from nova_ws.console.rfb_security import (
+    VeNCryptSubtype,
+    load_pem_certificates,
+    load_pem_private_key,
+)
+from nova_ws.console.vnc_des import vnc_auth_response, vnc_des_key
+
+__all__ = [
+    "SECURITY_TYPES",
+    "AuthResult",
+    "NoneSecurity",
+    "SecurityConfig",
+    "SecurityType",
+    "VeNCryptSecurity",
+    "VeNCryptSubtype",
+    "VncAuthSecurity",
+    "vencrypt_server_tls",
+    "vnc_auth_response",
+    "vnc_des_key",
+]
 
 RandomBytes = Callable[[int], bytes]
+
+#: The VeNCrypt subtypes this server can run (both need ``SecurityConfig.tls``).
+X509_SUBTYPES = (VeNCryptSubtype.X509_VNC, VeNCryptSubtype.X509_NONE)
 
 
 class SecurityType(IntEnum):
@@ -38,31 +67,60 @@ class SecurityType(IntEnum):
 
 @dataclass(frozen=True)
 class AuthResult:
-    """How a security exchange ended; ``reason`` goes to 3.8 clients on failure."""
+    """How a security exchange ended; ``reason`` goes to 3.8 clients on failure.
+
+    ``send_result`` False: the exchange failed at a point where RFB sends no
+    SecurityResult (a refused VeNCrypt version or subtype); just close.
+    """
 
     ok: bool
     reason: str = ""
+    send_result: bool = True
 
 
 @dataclass(frozen=True)
 class SecurityConfig:
-    """What a server's security handlers need: the password and a random source.
+    """What a server's security handlers need: the password, TLS and a random source.
 
     ``types`` fixes the offered security types in order of preference; by
-    default it is VNC authentication when there is a password, else None.
+    default it is VeNCrypt when ``tls`` is set (as QEMU does with x509
+    credentials), else VNC authentication when there is a password, else
+    None. ``tls`` is the server side of VeNCrypt's TLS (an
+    ``IOpenSSLServerConnectionCreator``, see ``vencrypt_server_tls``);
+    VeNCrypt is never offered without it. ``vencrypt_subtypes`` fixes the
+    VeNCrypt subtypes offered; by default X509Vnc when there is a password,
+    else X509None.
     """
 
     password: str | None = None
     random_bytes: RandomBytes = os.urandom
     types: tuple[int, ...] | None = None
+    tls: Any = None
+    vencrypt_subtypes: tuple[int, ...] | None = None
 
     def offered(self) -> tuple[int, ...]:
         """The security types to offer, most preferred first."""
         if self.types is not None:
-            return tuple(t for t in self.types if t in SECURITY_TYPES)
+            return tuple(
+                t for t in self.types
+                if t in SECURITY_TYPES and (t != SecurityType.VENCRYPT or self.tls is not None)
+            )
+        if self.tls is not None:
+            return (SecurityType.VENCRYPT,)
         if self.password is not None:
             return (SecurityType.VNC_AUTH,)
         return (SecurityType.NONE,)
+
+    def vencrypt_offered(self) -> tuple[int, ...]:
+        """The VeNCrypt subtypes to offer, best first: x509 ones (X509Vnc needs a password)."""
+        if self.vencrypt_subtypes is not None:
+            return tuple(
+                s for s in self.vencrypt_subtypes
+                if s in X509_SUBTYPES and (s != VeNCryptSubtype.X509_VNC or self.password)
+            )
+        if self.password is not None:
+            return (VeNCryptSubtype.X509_VNC,)
+        return (VeNCryptSubtype.X509_NONE,)
 
 
 class SecurityHandler(Protocol):
@@ -91,25 +149,6 @@ class NoneSecurity:
     def receive(self, buffer: bytearray) -> AuthResult | None:
         """Succeeds at once without consuming anything."""
         return AuthResult(True)
-
-
-def vnc_des_key(password: str) -> bytes:
-    """The DES key VNC derives from a password: 8 bytes, zero-padded, bits reversed.
-
-    Only the first 8 bytes of the UTF-8 password count, as in every VNC server.
-    """
-    raw = password.encode("utf-8")[:8].ljust(8, b"\0")
-    return bytes(int(f"{byte:08b}"[::-1], 2) for byte in raw)
-
-
-def vnc_auth_response(password: str, challenge: bytes) -> bytes:
-    """The client's answer to a 16-byte challenge: DES-ECB of it under the VNC key.
-
-    Single DES is TripleDES with the 8-byte key repeated three times.
-    """
-    key = vnc_des_key(password)
-    encryptor = Cipher(TripleDES(key * 3), modes.ECB()).encryptor()
-    return encryptor.update(challenge) + encryptor.finalize()
 
 
 class VncAuthSecurity:
@@ -141,12 +180,107 @@ class VncAuthSecurity:
         return AuthResult(False, "Authentication failed: wrong password")
 
 
+class VeNCryptSecurity:
+    """Security type 19, version 0.2, x509 subtypes: TLS upgrade, then None or VNC auth.
+
+    The exchange: the server sends its version (0.2); the client answers with
+    the version it wants; the server acks (0) and lists its subtypes (u8
+    count, u32 each); the client picks one; the server accepts (1) and both
+    sides start TLS. X509Vnc then runs VNC authentication over TLS. A client
+    certificate, when ``SecurityConfig.tls`` asks for one, is checked in the
+    TLS handshake; a client that fails it is cut there.
+    """
+
+    VERSION = b"\x00\x02"
+
+    def __init__(self, config: SecurityConfig) -> None:
+        if config.tls is None:
+            raise ValueError("VeNCrypt needs the server's TLS options")
+        self._config = config
+        self._subtypes = config.vencrypt_offered()
+        self._transport: Any = None
+        self._inner: SecurityHandler | None = None
+        self._step: Callable[[bytearray], AuthResult | bool] = self._version
+        self.subtype: int | None = None
+
+    def begin(self, transport: ITransport) -> None:
+        """Send the VeNCrypt version the server speaks."""
+        self._transport = transport
+        transport.write(self.VERSION)
+
+    def receive(self, buffer: bytearray) -> AuthResult | None:
+        """Run the VeNCrypt steps, then the inner VNC authentication if any."""
+        while self._inner is None:
+            outcome = self._step(buffer)
+            if isinstance(outcome, AuthResult):
+                return outcome
+            if not outcome:
+                return None
+        return self._inner.receive(buffer)
+
+    def _version(self, buffer: bytearray) -> AuthResult | bool:
+        if len(buffer) < 2:
+            return False
+        wanted = bytes(buffer[:2])
+        del buffer[:2]
+        if wanted != self.VERSION:
+            self._transport.write(b"\xff")
+            return AuthResult(False, f"VeNCrypt version {wanted[0]}.{wanted[1]}", False)
+        subtypes = b"".join(struct.pack("!I", subtype) for subtype in self._subtypes)
+        self._transport.write(b"\x00" + bytes([len(self._subtypes)]) + subtypes)
+        self._step = self._subtype
+        return True
+
+    def _subtype(self, buffer: bytearray) -> AuthResult | bool:
+        if len(buffer) < 4:
+            return False
+        (chosen,) = struct.unpack("!I", bytes(buffer[:4]))
+        del buffer[:4]
+        if chosen not in self._subtypes:
+            self._transport.write(b"\x00")
+            return AuthResult(False, f"VeNCrypt subtype {chosen} was not offered", False)
+        if buffer:
+            return AuthResult(False, "client data before the TLS handshake", False)
+        self.subtype = chosen
+        self._transport.write(b"\x01")
+        self._transport.startTLS(self._config.tls)
+        if chosen == VeNCryptSubtype.X509_NONE:
+            return AuthResult(True)
+        inner = VncAuthSecurity(self._config)
+        inner.begin(self._transport)
+        self._inner = inner
+        return True
+
+
+def vencrypt_server_tls(
+    cert_file: str | Path, key_file: str | Path, client_ca_file: str | Path | None = None
+) -> CertificateOptions:
+    """The server side of VeNCrypt's TLS from PEM files.
+
+    ``cert_file`` may hold the server certificate's chain after it; with
+    ``client_ca_file`` every client must present a certificate that authority
+    signed (QEMU's ``verify-peer=yes``).
+    """
+    certs = load_pem_certificates(cert_file)
+    options: dict[str, Any] = {
+        "privateKey": load_pem_private_key(key_file),
+        "certificate": certs[0],
+        "extraCertChain": certs[1:],
+    }
+    if client_ca_file is not None:
+        authorities = [X509.from_cryptography(cert)
+                       for cert in load_pem_certificates(client_ca_file)]
+        options.update(verify=True, requireCertificate=True, caCerts=authorities)
+    return CertificateOptions(**options)
+
+
 HandlerFactory = Callable[[SecurityConfig], SecurityHandler]
 
-#: Security type -> handler class. Add VeNCrypt here.
+#: Security type -> handler class.
 SECURITY_TYPES: dict[int, HandlerFactory] = {
     SecurityType.NONE: NoneSecurity,
     SecurityType.VNC_AUTH: VncAuthSecurity,
+    SecurityType.VENCRYPT: VeNCryptSecurity,
 }
 
 #: The types a 3.3 client can be told to use (the server picks for it).

@@ -193,7 +193,8 @@ class RFBServerProtocol(Protocol):
         if result is None:
             return False
         if not result.ok:
-            self._send_security_failure(result.reason)
+            if result.send_result:
+                self._send_security_failure(result.reason)
             log.info(
                 "RFB client {peer} failed security: {reason}",
                 peer=self._peer(),

@@ -1,0 +1,1 @@
+"""Authentication and authority services: console tokens (``consoleauth``)."""

@@ -1,0 +1,1 @@
+"""nova-consoleauth: issues console tokens, checks them, revokes them."""
