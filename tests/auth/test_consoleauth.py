@@ -180,3 +180,18 @@ def test_revocation_reasons() -> None:
     assert revocation_reason({"vm_state": "active", "task_state": "migrating"}) == \
         "instance moved"
     assert revocation_reason({"vm_state": "stopped", "task_state": None}) == "instance stopped"
+
+
+@pytest_twisted.ensureDeferred
+async def test_multi_use_tokens(tmp_path: Path) -> None:
+    """When [consoleauth] multi_use is set, a token validates until it expires, as Nova's do."""
+    c = await start_cloud(tmp_path, 1, consoleauth=True,
+                          config_text="[consoleauth]\nmulti_use = true\ntoken_ttl = 30\n")
+    try:
+        uuid = await running(c)
+        token = await authorize(c, uuid)
+        for _ in range(3):
+            target = await c.admin.call(rpcapi.VALIDATE, token, "novnc")
+            assert target["instance_uuid"] == uuid and target["expires_in"] <= 30
+    finally:
+        await stop_cloud(c)

@@ -173,3 +173,77 @@ async def test_serial_console_through_the_proxy(tmp_path: Path) -> None:
         await browser.closed
     finally:
         await aio.service.stopService()
+
+
+async def _rfb_open(reactor: Any, browser: Any) -> tuple[int, int]:
+    """RFB 3.8 through the proxy as noVNC does it; return the screen's size."""
+    assert await browser.read(reactor, 12) == b"RFB 003.008\n"
+    browser.sendMessage(b"RFB 003.008\n", isBinary=True)
+    assert await browser.read(reactor, 2) == b"\x01\x01"  # the browser is offered None only
+    browser.sendMessage(b"\x01", isBinary=True)
+    assert await browser.read(reactor, 4) == b"\0\0\0\0"
+    browser.sendMessage(b"\x01", isBinary=True)
+    width, height = struct.unpack("!HH", await browser.read(reactor, 4))
+    await browser.read(reactor, 16)
+    (name_length,) = struct.unpack("!I", await browser.read(reactor, 4))
+    await browser.read(reactor, name_length)
+    return width, height
+
+
+async def _type_and_refresh(reactor: Any, browser: Any, text: str, width: int,
+                            height: int) -> None:
+    for char in text:
+        key = 0xFF0D if char == "\n" else ord(char)
+        browser.sendMessage(struct.pack("!BBxxI", 4, 1, key) + struct.pack("!BBxxI", 4, 0, key),
+                            isBinary=True)
+    del browser.received[:]
+    browser.sendMessage(struct.pack("!BBHHHH", 3, 0, 0, 0, width, height), isBinary=True)
+    await until(reactor, lambda: len(browser.received) >= 4)
+
+
+@pytest_twisted.ensureDeferred
+async def test_view_only_console_link(tmp_path: Path) -> None:
+    """When a console URL is asked for view-only, it shows the screen but the keys go nowhere."""
+    from twisted.internet import reactor
+
+    aio = start_allinone(tmp_path)
+    try:
+        for name in ("nova-api", "nova-conductor", "nova-consoleauth", "nova-novncproxy"):
+            await aio.service.getServiceNamed(name).client.when_joined()
+        proxy_port = aio.config.vnc.novncproxy_port
+        demo = Client(aio.api, await _token(aio.api, "demo", aio.credentials.demo_password,
+                                            "demo"))
+        uuid = await _active_server(reactor, demo, aio.api)
+        console = aio.service.getServiceNamed("nova-compute").driver.guests[uuid].console
+        for view_only in (True, False):
+            code, body = await demo.request("POST", f"/servers/{uuid}/remote-consoles", {
+                "remote_console": {"protocol": "vnc", "type": "novnc", "view_only": view_only}})
+            assert code == 200, body
+            browser = await open_browser(reactor, proxy_port, _token_of(
+                body["remote_console"]["url"]))
+            width, height = await _rfb_open(reactor, browser)
+            await _type_and_refresh(reactor, browser, "whoami\n", width, height)
+            assert ("$ whoami" in console.console_output()) is not view_only
+            browser.sendClose()
+            await browser.closed
+        code, body = await demo.request("POST", f"/servers/{uuid}/remote-consoles", {
+            "remote_console": {"protocol": "vnc", "type": "novnc", "view_only": "yes"}})
+        assert code == 400, body
+    finally:
+        await aio.service.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_metrics_endpoint(tmp_path: Path) -> None:
+    """When a local client asks a proxy for /metrics, it gets the counters as JSON."""
+    aio = start_allinone(tmp_path)
+    try:
+        port = aio.config.vnc.novncproxy_port
+        response = await treq.get(f"http://127.0.0.1:{port}/metrics")
+        assert response.code == 200
+        metrics = await response.json()
+        assert metrics["open_sessions"] == 0 and "refusals" in metrics
+        response = await treq.get(f"http://127.0.0.1:{port}/websockify?token=x")
+        assert response.code != 500
+    finally:
+        await aio.service.stopService()

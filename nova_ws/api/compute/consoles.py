@@ -7,6 +7,10 @@ token to that) and answers the proxy URL with the token, in Nova's shape:
 noVNC ``<novncproxy_base_url>?path=%3Ftoken%3D<token>``, SPICE
 ``<html5proxy_base_url>?token=<token>``, serial ``<base_url>?token=<token>``.
 
+A ``remote_console`` body may carry ``"view_only": true`` (a nova_ws
+extension): the token then opens a console that shows the screen but drops
+the browser's keys, pointer and clipboard (read-only links to share).
+
 ``remote-consoles`` is microversion 2.6 and later; the older actions
 ``os-getVNCConsole``, ``os-getSPICEConsole`` and ``os-getSerialConsole``
 answer up to 2.5, as in Nova.
@@ -91,7 +95,11 @@ class RemoteConsoles:
         if console_type not in PROTOCOL_TYPES[protocol]:
             raise BadRequest(f"Invalid input for field/attribute type. Value: {console_type}. "
                              f"{console_type!r} is not one of {list(PROTOCOL_TYPES[protocol])}")
-        url = await self._url(ctx, uuid, console_type)
+        view_only = spec.get("view_only", False)
+        if not isinstance(view_only, bool):
+            raise BadRequest(f"Invalid input for field/attribute view_only. Value: {view_only}. "
+                             f"{view_only!r} is not of type 'boolean'")
+        url = await self._url(ctx, uuid, console_type, view_only=view_only)
         return 200, {"remote_console": {"protocol": protocol, "type": console_type, "url": url}}
 
     async def legacy(self, ctx: RequestContext, version: Version, uuid: str, action: str,
@@ -107,7 +115,8 @@ class RemoteConsoles:
         url = await self._url(ctx, uuid, console_type)
         return 200, {"console": {"type": console_type, "url": url}}
 
-    async def _url(self, ctx: RequestContext, uuid: str, console_type: str) -> str:
+    async def _url(self, ctx: RequestContext, uuid: str, console_type: str,
+                   view_only: bool = False) -> str:
         ctx.require_write()
         inst = await self.servers.get(ctx, uuid)
         if console_type not in SERVED_TYPES:
@@ -118,7 +127,8 @@ class RemoteConsoles:
             raise Fault("The console service is unavailable.", 503)
         try:
             grant = await rpcapi.ConsoleAuthAPI(self.client).authorize(
-                uuid, console_type, user_id=ctx.user_id, project_id=inst.project_id)
+                uuid, console_type, user_id=ctx.user_id, project_id=inst.project_id,
+                view_only=view_only)
         except ApplicationError as exc:
             if exc.error == rpcapi.CONSOLE_UNAVAILABLE:
                 raise BadRequest(f"Unavailable console type {console_type}.") from exc

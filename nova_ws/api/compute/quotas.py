@@ -113,7 +113,7 @@ def instances_allowed(limits: Mapping[str, int], usage: Mapping[str, int], vcpus
     headroom = {r: _bound(limits[r]) - usage[r] for r in per}
     allowed = headroom["instances"]
     for resource in ("cores", "ram"):
-        if per[resource]:
+        if per[resource] and headroom[resource] != math.inf:
             allowed = min(allowed, headroom[resource] // per[resource])
     if min_count <= allowed < max_count:
         return int(allowed)
@@ -156,6 +156,23 @@ def check_server_groups(limits: Mapping[str, int], count: int) -> None:
     """403 when a project would hold more server groups than the quota allows."""
     if count > _bound(limits["server_groups"]):
         raise Forbidden("Quota exceeded, too many server groups.")
+
+
+def allow_create(session: Session, section: QuotaSection, project_id: str, *, vcpus: int,
+                 memory_mb: int, min_count: int, max_count: int, metadata_items: int,
+                 group_members: tuple[str, ...] | None = None) -> int:
+    """How many instances a server create may make (403 if too few fit): checks
+    the metadata, instances, cores and ram quotas and, when the servers join a
+    group, the group's member quota.
+    """
+    limits = project_limits(session, section, project_id)
+    check_metadata(limits, metadata_items)
+    count = instances_allowed(limits, project_usage(session, project_id), vcpus, memory_mb,
+                              min_count, max_count)
+    if group_members is not None:
+        live = server_groups.live_members(session, group_members)
+        check_group_members(limits, len(live), count)
+    return count
 
 
 def _limit_value(name: str, value: Any) -> int:
@@ -280,19 +297,3 @@ class QuotaSets:
         await self.db.run(q.delete_project_quotas, project_id)
         return 202, None
 
-
-def allow_create(session: Session, section: QuotaSection, project_id: str, *, vcpus: int,
-                 memory_mb: int, min_count: int, max_count: int, metadata_items: int,
-                 group_members: tuple[str, ...] | None = None) -> int:
-    """How many instances a server create may make (403 if too few fit): checks
-    the metadata, instances, cores and ram quotas and, when the servers join a
-    group, the group's member quota.
-    """
-    limits = project_limits(session, section, project_id)
-    check_metadata(limits, metadata_items)
-    count = instances_allowed(limits, project_usage(session, project_id), vcpus, memory_mb,
-                              min_count, max_count)
-    if group_members is not None:
-        live = server_groups.live_members(session, group_members)
-        check_group_members(limits, len(live), count)
-    return count

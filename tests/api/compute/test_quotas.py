@@ -274,3 +274,13 @@ async def test_key_pairs_in_use_per_user(api: Api) -> None:
     assert per_user.code == 400
     assert (await call(api, "GET", f"/os-quota-sets/{demo}?bogus=1", version="2.75")
             ).code == 400
+
+
+def test_unlimited_resources_never_limit() -> None:
+    """When some of instances, cores and ram are unlimited, only the others limit."""
+    limits = {"instances": -1, "cores": -1, "ram": 2048}
+    assert quotas.instances_allowed(limits, {"instances": 7, "cores": 9, "ram": 0}, 4, 512,
+                                    1, 10) == 4
+    limits = {"instances": 3, "cores": -1, "ram": -1}
+    assert quotas.instances_allowed(limits, {"instances": 1, "cores": 9, "ram": 0}, 4, 512,
+                                    1, 10) == 2
