@@ -60,7 +60,7 @@ export class Viewer {
         // or port other than this page's) gets an error but never a close
         // event, so noVNC would wait forever: say so and give up.
         document.addEventListener('securitypolicyviolation', (event) => {
-            if (event.effectiveDirective === 'connect-src' && this.rfb) {
+            if (event.effectiveDirective === 'connect-src' && (this.rfb || this.opening)) {
                 this._blocked(event.blockedURI);
             }
         });
@@ -77,10 +77,28 @@ export class Viewer {
         this.failed = false;
         this.ui.status('Connecting…', 'connecting');
         const password = params.get('password');
-        const rfb = new RFB(this.screen, url, {
+        // The page opens the WebSocket itself so that it learns the close
+        // code and reason (the proxy says why: "instance deleted", "token
+        // expired"...), which noVNC does not pass on.
+        let socket;
+        this.opening = true;
+        try {
+            socket = new WebSocket(url, ['binary']);
+        } catch (error) {
+            this.ui.status(`Cannot open the console: ${error.message}`, 'failed');
+            return;
+        } finally {
+            this.opening = false;
+        }
+        if (socket.readyState === WebSocket.CLOSING || socket.readyState === WebSocket.CLOSED) {
+            this._blocked(new URL(url).href);  // refused before it started: the page's policy stopped it
+            return;
+        }
+        this.closed = null;
+        socket.addEventListener('close', (e) => { this.closed = { code: e.code, reason: e.reason }; });
+        const rfb = new RFB(this.screen, socket, {
             shared: flag('shared', true),
             credentials: password === null ? {} : { password },
-            wsProtocols: ['binary'],
         });
         rfb.viewOnly = flag('view_only');
         rfb.scaleViewport = this.options.scale ?? (flag('scale') || params.get('resize') === 'scale');
@@ -118,7 +136,10 @@ export class Viewer {
         if (this.failed) {
             return;  // the security failure's message stays
         }
-        if (clean) {
+        const reason = this.closed?.reason;
+        if (reason) {
+            this.ui.status(`Console closed: ${reason}`, clean ? 'disconnected' : 'failed');
+        } else if (clean) {
             this.ui.status('Disconnected', 'disconnected');
         } else {
             this.ui.status('Something went wrong, the connection is closed', 'failed');
@@ -144,7 +165,7 @@ export class Viewer {
         this.failed = true;
         this.ui.status(`Connection to ${uri} refused: this page connects only to its own server`,
             'failed');
-        this.rfb.disconnect();
+        this.rfb?.disconnect();
     }
 
     _named(name) {
