@@ -53,3 +53,34 @@ base_url = ws://127.0.0.1:{serial}/
     bootstrap_identity(config, credentials)
     service.startService()
     return AllInOne(service, config, credentials, f"http://127.0.0.1:{api_port}")
+
+
+def client_env(aio: AllInOne, home: Path, admin: bool = False) -> dict[str, str]:
+    """The environment ``source openrc`` gives the ``demo`` user (or the admin)."""
+    import os
+
+    c = aio.credentials
+    user, password = ("admin", c.admin_password) if admin else ("demo", c.demo_password)
+    return {"PATH": os.environ.get("PATH", ""), "HOME": str(home),
+            "OS_AUTH_URL": c.auth_url, "OS_USERNAME": user, "OS_PASSWORD": password,
+            "OS_PROJECT_NAME": user, "OS_USER_DOMAIN_NAME": "Default",
+            "OS_PROJECT_DOMAIN_NAME": "Default", "OS_IDENTITY_API_VERSION": "3",
+            "OS_REGION_NAME": "RegionOne"}
+
+
+async def identity_token(api: str, user: str, password: str, project: str
+                         ) -> tuple[str, dict[str, Any]]:
+    """Log in with Identity v3 password auth: the token and the token body."""
+    import json
+
+    import treq
+
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": user, "domain": {"name": "Default"}, "password": password}}},
+        "scope": {"project": {"name": project, "domain": {"name": "Default"}}}}}
+    response = await treq.post(f"{api}/identity/v3/auth/tokens", json.dumps(body).encode(),
+                               headers={"Content-Type": ["application/json"]})
+    if response.code != 201:
+        raise AssertionError(f"login failed ({response.code}): {await response.text()}")
+    return (str(response.headers.getRawHeaders("X-Subject-Token")[0]),
+            (await response.json())["token"])

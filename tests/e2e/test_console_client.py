@@ -8,7 +8,6 @@ console and open the URL's WebSocket through nova-novncproxy.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pytest
 import pytest_twisted
 from twisted.internet.utils import getProcessOutputAndValue
 
-from nova_ws.testing.allinone import start_allinone
+from nova_ws.testing.allinone import client_env, start_allinone
 from tests.console.support import open_browser
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -50,12 +49,7 @@ async def test_console_url_show_opens(tmp_path: Path) -> None:
     from twisted.internet import reactor
 
     aio = start_allinone(tmp_path)
-    credentials = aio.credentials
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path),
-           "OS_AUTH_URL": credentials.auth_url, "OS_USERNAME": "demo",
-           "OS_PASSWORD": credentials.demo_password, "OS_PROJECT_NAME": "demo",
-           "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default",
-           "OS_IDENTITY_API_VERSION": "3", "OS_REGION_NAME": "RegionOne"}
+    env = client_env(aio, tmp_path)
     try:
         for name in ("nova-api", "nova-conductor", "nova-consoleauth", "nova-novncproxy"):
             await aio.service.getServiceNamed(name).client.when_joined()

@@ -8,7 +8,6 @@ sets, as a user would after ``source openrc``.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 import pytest_twisted
 from twisted.internet.utils import getProcessOutputAndValue
 
-from nova_ws.testing.allinone import start_allinone
+from nova_ws.testing.allinone import client_env, start_allinone
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 OPENSTACK = str(Path(sys.executable).with_name("openstack"))
@@ -36,12 +35,8 @@ async def _openstack(env: dict[str, str], *args: str) -> Any:
 async def test_token_issue_with_the_real_client(tmp_path: Path) -> None:
     """When a user sources openrc, `openstack token issue` and `catalog list` work as with Nova."""
     aio = start_allinone(tmp_path)
-    service, credentials = aio.service, aio.credentials
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path),
-           "OS_AUTH_URL": credentials.auth_url, "OS_USERNAME": "demo",
-           "OS_PASSWORD": credentials.demo_password, "OS_PROJECT_NAME": "demo",
-           "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default",
-           "OS_IDENTITY_API_VERSION": "3", "OS_REGION_NAME": "RegionOne"}
+    service = aio.service
+    env = client_env(aio, tmp_path)
     try:
         token = await _openstack(env, "token", "issue")
         assert token["id"] and token["project_id"] and token["expires"]
@@ -49,8 +44,7 @@ async def test_token_issue_with_the_real_client(tmp_path: Path) -> None:
         assert {c["Type"] for c in catalog} >= {"identity", "compute", "image"}
         flavors = await _openstack(env, "flavor", "list")
         assert "m1.tiny" in {f["Name"] for f in flavors}
-        admin = {**env, "OS_USERNAME": "admin", "OS_PROJECT_NAME": "admin",
-                 "OS_PASSWORD": credentials.admin_password}
+        admin = client_env(aio, tmp_path, admin=True)
         for name in ("nova-api", "nova-conductor"):
             await service.getServiceNamed(name).client.when_joined()
         services = await _openstack(admin, "compute", "service", "list")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from twisted.internet.defer import Deferred, ensureDeferred, gatherResults
 from twisted.internet.utils import getProcessOutputAndValue
 
-from nova_ws.testing.allinone import start_allinone
+from nova_ws.testing.allinone import client_env, start_allinone
 from tests.api.compute import keys
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -63,14 +62,8 @@ async def test_keypairs_quotas_groups_and_events(tmp_path: Path) -> None:
     """When a user manages keypairs, reads limits and quotas, groups servers and lists a
     server's events with the real client, each command works as against Nova."""
     aio = start_allinone(tmp_path)
-    credentials = aio.credentials
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path),
-           "OS_AUTH_URL": credentials.auth_url, "OS_USERNAME": "demo",
-           "OS_PASSWORD": credentials.demo_password, "OS_PROJECT_NAME": "demo",
-           "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default",
-           "OS_IDENTITY_API_VERSION": "3", "OS_REGION_NAME": "RegionOne"}
-    admin = {**env, "OS_USERNAME": "admin", "OS_PROJECT_NAME": "admin",
-             "OS_PASSWORD": credentials.admin_password}
+    env = client_env(aio, tmp_path)
+    admin = client_env(aio, tmp_path, admin=True)
     try:
         for name in ("nova-api", "nova-conductor"):
             await aio.service.getServiceNamed(name).client.when_joined()

@@ -7,29 +7,16 @@ being the token, as the dashboard and users' WAMP clients do.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 import pytest_twisted
-import treq
 from autobahn.wamp.exception import ApplicationError
 
-from nova_ws.testing.allinone import start_allinone
+from nova_ws.testing.allinone import identity_token, start_allinone
 from nova_ws.testing.wamp import join
 
 pytestmark = pytest.mark.integration
-
-
-async def _token(api: str, user: str, password: str, project: str) -> tuple[str, dict[str, Any]]:
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": user, "domain": {"name": "Default"}, "password": password}}},
-        "scope": {"project": {"name": project, "domain": {"name": "Default"}}}}}
-    response = await treq.post(f"{api}/identity/v3/auth/tokens", json.dumps(body).encode(),
-                               headers={"Content-Type": ["application/json"]})
-    assert response.code == 201, await response.text()
-    return response.headers.getRawHeaders("X-Subject-Token")[0], (await response.json())["token"]
 
 
 @pytest_twisted.ensureDeferred
@@ -43,7 +30,7 @@ async def test_people_join_the_router_with_identity_tokens(tmp_path: Path) -> No
     try:
         for name in ("nova-api", "nova-conductor"):
             await service.getServiceNamed(name).client.when_joined()
-        token, body = await _token(api, "demo", credentials.demo_password, "demo")
+        token, body = await identity_token(api, "demo", credentials.demo_password, "demo")
         project = body["project"]["id"]
         demo = await join(reactor, router, authmethods=["ticket"], authid="demo", ticket=token)
         assert demo._authrole == "member"
@@ -54,7 +41,7 @@ async def test_people_join_the_router_with_identity_tokens(tmp_path: Path) -> No
         with pytest.raises(ApplicationError) as err:
             await demo.call("nova.conductor.instance_action", "x", "delete")
         assert err.value.error == "wamp.error.not_authorized"
-        admin_token, _ = await _token(api, "admin", credentials.admin_password, "admin")
+        admin_token, _ = await identity_token(api, "admin", credentials.admin_password, "admin")
         admin = await join(reactor, router, authmethods=["ticket"], authid="admin",
                            ticket=admin_token)
         assert admin._authrole == "admin"

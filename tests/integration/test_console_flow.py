@@ -22,20 +22,14 @@ import treq
 from twisted.internet.defer import Deferred
 
 from nova_ws.console.proxy import CloseCode
-from nova_ws.testing.allinone import start_allinone
+from nova_ws.testing.allinone import identity_token, start_allinone
 from tests.console.support import open_browser, until
 
 pytestmark = pytest.mark.integration
 
 
 async def _token(api: str, user: str, password: str, project: str) -> str:
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": user, "domain": {"name": "Default"}, "password": password}}},
-        "scope": {"project": {"name": project, "domain": {"name": "Default"}}}}}
-    response = await treq.post(f"{api}/identity/v3/auth/tokens", json.dumps(body).encode(),
-                               headers={"Content-Type": ["application/json"]})
-    assert response.code == 201, await response.text()
-    return str(response.headers.getRawHeaders("X-Subject-Token")[0])
+    return (await identity_token(api, user, password, project))[0]
 
 
 class Client:
