@@ -134,6 +134,19 @@ async def refused_after_offer(browser: RFBBrowser) -> bytes:
     return await browser.rest()
 
 
+def refusals(after_choice: bytes) -> tuple[bytes, ...]:
+    """The two whole transcripts a browser may see when the guest refuses the proxy.
+
+    The proxy authenticates to the guest while the browser is still choosing:
+    a guest that refuses first gets the browser zero security types and the
+    generic reason; one that refuses after gets it [None], then a failed
+    SecurityResult with the reason. Either way: no challenge, no password.
+    """
+    reason = struct.pack("!I", len(BROWSER_REASON)) + BROWSER_REASON
+    assert after_choice in (struct.pack("!I", 1) + reason, b"\x00" + reason)
+    return (V38 + b"\x01\x01" + struct.pack("!I", 1) + reason, V38 + b"\x00" + reason)
+
+
 async def until_received(browser: RFBBrowser, count: int) -> None:
     """Wait until ``count`` unread bytes are there or the session closed."""
     from twisted.internet import reactor

@@ -141,12 +141,12 @@ async def test_vnc_console_through_the_site(site_factory: Any) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_backpressure_through_the_site(site_factory: Any) -> None:
-    """When the browser stops reading, the proxy in a Site pauses the guest; 4 MB round-trip."""
+    """When the browser stops reading, the proxy in a Site pauses the guest; 8 MB round-trip."""
     rig = site_factory()
     echo = listen_echo(rig.reactor)
     token, _ = rig.validator.issue_for(port=echo.getHost().port)
     browser = await open_browser(rig.reactor, rig.port, token, small_buffers=True)
-    payload = bytes(range(256)) * (4 * 1024 * 1024 // 256)
+    payload = bytes(range(256)) * (8 * 1024 * 1024 // 256)
     wire: Any = browser.transport
     wire.pauseProducing()
     for offset in range(0, len(payload), 512 * 1024):
