@@ -85,7 +85,8 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
 
 async def _call(api: Api, method: str, path: str, body: Any = None) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
-    headers: Any = {"X-Auth-Token": [api.token], "Content-Type": ["application/json"]}
+    headers: Any = {"X-Auth-Token": [api.token], "Content-Type": ["application/json"],
+                    "OpenStack-API-Version": ["compute 2.37"]}  # "networks": "none"
     response = await treq.request(method, f"{api.url}/compute/v2.1{path}", data=data,
                                   headers=headers)
     content = await response.content()

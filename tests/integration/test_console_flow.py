@@ -35,7 +35,7 @@ async def _token(api: str, user: str, password: str, project: str) -> str:
 class Client:
     """The Compute API as one user, at one microversion."""
 
-    def __init__(self, api: str, token: str, version: str = "2.6") -> None:
+    def __init__(self, api: str, token: str, version: str = "2.37") -> None:
         self.base = f"{api}/compute/v2.1"
         self.headers = {"X-Auth-Token": [token], "Content-Type": ["application/json"],
                         "OpenStack-API-Version": [f"compute {version}"]}
