@@ -6,6 +6,7 @@ from typing import Any
 
 from twisted.application.service import MultiService
 
+from nova_ws.conductor.host_guard import GUARDED, HostGuard
 from nova_ws.conductor.manager import ConductorManager
 from nova_ws.conductor.rpcapi import ConductorAPI
 from nova_ws.config import NovaConfig
@@ -33,5 +34,7 @@ class ConductorService(MultiService):
                   joined=self.client.when_joined).setServiceParent(self)
 
     def _procedures(self) -> dict[str, Procedure]:
-        return {uri: Procedure(handler, invoke="roundrobin")
+        guard = HostGuard(self.db)
+        return {uri: (Procedure(guard.wrap(uri, handler), invoke="roundrobin", details=True)
+                      if uri in GUARDED else Procedure(handler, invoke="roundrobin"))
                 for uri, handler in self.manager.procedures().items()}

@@ -46,6 +46,7 @@ class Procedure:
     handler: Callable[..., Any]
     invoke: str = "single"
     match: str = "exact"
+    details: bool = False  # pass the call's details (the caller, when disclosed) as ``details``
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,8 @@ class _Session(ApplicationSession):
         client = self._client
         for uri, proc in client.procedures().items():
             await self.register(proc.handler, uri,
-                                RegisterOptions(invoke=proc.invoke, match=proc.match))
+                                RegisterOptions(invoke=proc.invoke, match=proc.match,
+                                                details_arg="details" if proc.details else None))
         for topic, handler in client.subscriptions.items():
             if isinstance(handler, Topic):
                 await self.subscribe(handler.handler, topic, SubscribeOptions(match=handler.match))
