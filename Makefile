@@ -13,6 +13,10 @@
 # deps-console: the browser clients the console proxies serve (noVNC,
 # spice-html5, xterm.js): `npm ci` in nova_ws/console/assets, once per
 # change of its package.json or package-lock.json.
+#
+# deps-web: the dashboard's browser libraries (autobahn-browser, uPlot):
+# `npm ci` in web/, once per change of its package.json or package-lock.json.
+# nova-api serves them as they are (no build step).
 
 PYTHON ?= python3
 VENV := .venv
@@ -20,9 +24,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp
 JS_DIR := tests/interop/js
 CONSOLE_JS := nova_ws/console/assets
+WEB_JS := web
 DEBIAN_PACKAGES := libvirt-dev pkg-config gcc python3-dev qemu-system-x86 chromium
 
-.PHONY: venv deps-debian deps-node deps-console test run lint bench
+.PHONY: venv deps-debian deps-node deps-console deps-web test run lint bench
 
 venv: deps-debian $(STAMP)
 
@@ -67,10 +72,19 @@ deps-console:
 	  npm ci --ignore-scripts --no-audit --no-fund && touch node_modules/.stamp; \
 	fi
 
-test: venv deps-node deps-console
+deps-web:
+	@cd $(WEB_JS) && \
+	if [ node_modules/.stamp -nt package.json ] && \
+	   [ node_modules/.stamp -nt package-lock.json ]; then \
+	  :; \
+	else \
+	  npm ci --ignore-scripts --no-audit --no-fund && touch node_modules/.stamp; \
+	fi
+
+test: venv deps-node deps-console deps-web
 	$(PY) -m pytest -q
 
-run: venv deps-console
+run: venv deps-console deps-web
 	$(VENV)/bin/nova-ws up --config etc/nova.conf
 
 lint: venv

@@ -293,6 +293,7 @@ def part_many_nova(args: argparse.Namespace, workdir: Path, guest_proc: Process,
             "per_console_max": per[-1], "starved": sum(1 for c in counts if c == 0),
             "proxy_load": (p1 - p0) / (t1 - t0), "guest_load": (g1 - g0) / (t1 - t0),
             "client_load": window.client_cpu / window.seconds,
+            "proxy_us_per_mb": (p1 - p0) * 1e6 / (window.bytes / MB) if window.bytes else math.nan,
             "busy_rss": busy.rss, "busy_pss": busy.pss, "peak_rss": _peak_rss(proxy.pid),
         })
     finally:
@@ -453,6 +454,7 @@ def many_table(many: dict[str, Any]) -> list[str]:
              f"{nova['per_console_min']:.2f} / {nova['per_console_median']:.2f} / "
              f"{nova['per_console_max']:.2f}"),
             ("  consoles that got nothing", f"{nova['starved']}"),
+            ("  proxy CPU time per MB moved, us", _fmt(nova["proxy_us_per_mb"])),
             ("  CPU % proxy / guest / client",
              f"{nova['proxy_load'] * 100:.0f} / {nova['guest_load'] * 100:.0f} / "
              f"{nova['client_load'] * 100:.0f}"),

@@ -6,7 +6,10 @@ C{nova-ws}: the admin command, as nova-manage is to Nova.
   - C{nova-ws db sync [--config PATH]}: migrate C{[database] connection} to
     the newest schema and print its revision; C{nova-ws db version} prints
     the revision it is at (C{base}: no schema yet).
-  - C{nova-ws ca ...}: not implemented yet (exit 2).
+  - C{nova-ws ca init|issue|revoke|list}: the certificate authority
+    (L{nova_ws.cli_ca}).
+  - C{nova-ws ec2-credentials create|list|delete --user NAME}: EC2 access
+    keys (L{nova_ws.cli_ec2}).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from nova_ws import __version__, cli_image
+from nova_ws import __version__, cli_ca, cli_ec2, cli_image
 from nova_ws.config import ConfigError, load_config
 
 NOT_YET = 2
@@ -118,11 +121,6 @@ def _db(args: argparse.Namespace) -> int:
     return 0
 
 
-def _not_yet(args: argparse.Namespace) -> int:
-    print(f"nova-ws {args.what}: not implemented yet", file=sys.stderr)
-    return NOT_YET
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nova-ws", description="nova_ws admin command")
     parser.add_argument("--version", action="version", version=f"nova-ws {__version__}")
@@ -147,10 +145,9 @@ def _parser() -> argparse.ArgumentParser:
         command.set_defaults(run=_db)
 
     cli_image.add_parser(commands)
+    cli_ec2.add_parser(commands)
 
-    ca = commands.add_parser("ca", help="certificate authority tools (not implemented yet)")
-    ca.add_argument("args", nargs=argparse.REMAINDER)
-    ca.set_defaults(run=_not_yet, what="ca")
+    cli_ca.add_parser(commands)
     return parser
 
 

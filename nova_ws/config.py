@@ -117,7 +117,9 @@ class RouterSection:
     """
     C{[router]}: the WAMP router's listeners, realms and authentication.
 
-    Ports: 0 picks any free port, -1 turns the listener off.
+    Ports: 0 picks any free port, -1 turns the listener off. With
+    C{tls_ca_file}, client certificates must chain to it; with
+    C{tls_crl_file} (PEM, re-read when it changes) revoked ones are refused.
     """
 
     listen_host: str = option("127.0.0.1")
@@ -132,6 +134,7 @@ class RouterSection:
     tls_cert_file: str = option("")
     tls_key_file: str = option("")
     tls_ca_file: str = option("")
+    tls_crl_file: str = option("")
     auth_methods: tuple[str, ...] = option(
         ("ticket", "wampcra", "tls"), choices=("ticket", "wampcra", "tls", "anonymous")
     )
@@ -214,7 +217,11 @@ class VncSection:
     servers listen. C{auth_schemes} are the guest-side schemes the proxy may
     use, best first (C{none}, C{vnc}, C{vencrypt}); the C{vencrypt_*} files
     are the proxy's client certificate and the CA that guests' certificates
-    must chain to.
+    must chain to. C{server_tls} makes the fake driver's guest screens serve
+    VeNCrypt x509 only, as QEMU's C{vnc_tls} does, from
+    C{server_tls_x509_cert_dir} in QEMU's layout (C{server-cert.pem},
+    C{server-key.pem}, C{ca-cert.pem}, optionally C{ca-crl.pem});
+    C{server_tls_x509_verify} also demands a client certificate from that CA.
     """
 
     enabled: bool = option(True)
@@ -227,6 +234,9 @@ class VncSection:
     vencrypt_client_key: str = option("")
     vencrypt_client_cert: str = option("")
     vencrypt_ca_certs: str = option("")
+    server_tls: bool = option(False)
+    server_tls_x509_cert_dir: str = option("")
+    server_tls_x509_verify: bool = option(False)
 
 
 @dataclass(frozen=True)
@@ -316,6 +326,46 @@ class QuotaSection:
 
 
 @dataclass(frozen=True)
+class WsgiSection:
+    """
+    C{[wsgi]}: TLS for nova-api (Nova's option names): https when both are set.
+    """
+
+    ssl_cert_file: str = option("")
+    ssl_key_file: str = option("")
+
+
+@dataclass(frozen=True)
+class CaSection:
+    """
+    C{[ca]}: nova-cert, the certificate authority (Nova's C{[crypto]} layout).
+
+    C{ca_path} is relative to C{[DEFAULT] state_path}; C{ca_file},
+    C{key_file}, C{crl_file} and C{keys_path} (where issued keys are
+    written) are relative to C{ca_path}. The authority is created on first
+    start unless both its files exist (an operator's CA). C{*_days} are
+    validities; the CRL is re-signed well before C{crl_days} pass. The CA
+    and CRL are published over HTTP on C{listen}:C{port} (-1: off).
+    C{secure_bus} is the all-in-one's one switch: TLS on the router, the
+    API, the proxies and the guests' VNC, every service authenticating with
+    a client certificate from this CA.
+    """
+
+    ca_path: str = option("CA")
+    ca_file: str = option("cacert.pem")
+    key_file: str = option("private/cakey.pem")
+    crl_file: str = option("crl.pem")
+    keys_path: str = option("keys")
+    common_name: str = option("nova_ws CA")
+    ca_days: int = option(3650, bounds=(1, None))
+    cert_days: int = option(365, bounds=(1, None))
+    crl_days: int = option(7, bounds=(1, None))
+    listen: str = option("127.0.0.1")
+    port: int = option(8790, bounds=_PORT)
+    secure_bus: bool = option(False)
+
+
+@dataclass(frozen=True)
 class TicketPrincipal:
     """
     A static WAMP-Ticket principal from C{[router_ticket]}: C{authid = role:ticket}.
@@ -376,6 +426,8 @@ class NovaConfig:
     console: ConsoleSection = field(default_factory=ConsoleSection)
     consoleauth: ConsoleAuthSection = field(default_factory=ConsoleAuthSection)
     quota: QuotaSection = field(default_factory=QuotaSection)
+    wsgi: WsgiSection = field(default_factory=WsgiSection)
+    ca: CaSection = field(default_factory=CaSection)
     router_ticket: Mapping[str, TicketPrincipal] = field(default_factory=_empty)
     router_wampcra: Mapping[str, CraPrincipal] = field(default_factory=_empty)
     router_roles: Mapping[tuple[str, str], tuple[RolePermission, ...]] = field(
@@ -516,6 +568,8 @@ _OPTION_SECTIONS: Mapping[str, str] = {
     "console": "console",
     "consoleauth": "consoleauth",
     "quota": "quota",
+    "wsgi": "wsgi",
+    "ca": "ca",
 }
 
 _MAPPING_SECTIONS: Mapping[str, Callable[[str, str], Any]] = {

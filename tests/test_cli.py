@@ -44,15 +44,6 @@ def test_config_check_bad(tmp_path: Path) -> None:
     assert "OK" not in result.stdout
 
 
-def test_ca_not_yet() -> None:
-    """
-    When a ca command is asked for, it says it is not implemented and exits 2.
-    """
-    result = _nova_ws("ca", "issue", "--host", "x")
-    assert result.returncode == 2
-    assert "not implemented yet" in result.stderr
-
-
 def test_up_bad_config(tmp_path: Path) -> None:
     """
     When nova-ws up is given a bad config, it reports it and exits 1 without starting.

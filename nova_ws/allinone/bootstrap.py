@@ -41,7 +41,7 @@ export OS_USER_DOMAIN_NAME=Default
 export OS_PROJECT_DOMAIN_NAME=Default
 export OS_IDENTITY_API_VERSION=3
 export OS_REGION_NAME=RegionOne
-"""
+{cacert}"""
 
 
 @dataclass(frozen=True)
@@ -54,13 +54,27 @@ class Credentials:
 
 
 def ensure_openrc(config: NovaConfig, path: Path) -> Credentials:
-    """Read the passwords from *path*, or make new ones and write it (mode 0600)."""
+    """Read the passwords from *path*, or make new ones and write it (mode 0600).
+
+    With ``[ca] secure_bus`` (or ``[wsgi]`` TLS) the URL is https, and
+    ``OS_CACERT`` names our CA (``[ca]``) for clients to trust, when it exists
+    (the all-in-one makes it before this runs).
+    """
     d = config.default
-    auth_url = f"http://{d.osapi_compute_listen}:{d.osapi_compute_listen_port}/identity"
+    https = config.ca.secure_bus or bool(config.wsgi.ssl_cert_file)
+    auth_url = (f"{'https' if https else 'http'}://{d.osapi_compute_listen}:"
+                f"{d.osapi_compute_listen_port}/identity")
+    cacert = ""
+    if https:
+        from nova_ws.auth.ca.authority import CaPaths
+
+        ca_file = CaPaths.from_config(config.ca, d.state_path).cert.resolve()
+        if config.ca.secure_bus or ca_file.exists():
+            cacert = f"export OS_CACERT='{ca_file}'\n"
     found = dict(_PASSWORD.findall(path.read_text())) if path.exists() else {}
     admin = found.get("ADMIN") or secrets.token_urlsafe(18)
     demo = found.get("DEMO") or secrets.token_urlsafe(18)
-    text = OPENRC.format(admin=admin, demo=demo, auth_url=auth_url)
+    text = OPENRC.format(admin=admin, demo=demo, auth_url=auth_url, cacert=cacert)
     if not path.exists() or path.read_text() != text:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:

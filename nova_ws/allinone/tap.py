@@ -62,11 +62,14 @@ def makeServiceFromConfig(
             _log.info("{tapname} is not implemented yet; skipped", tapname=component.tapname)
             continue
         modules.append((component, module))
-    router_config, service_configs = with_identities(
-        config, [component.tapname for component, _ in modules])
+    tapnames = [component.tapname for component, _ in modules]
     shared: dict[str, Any] = {}
     if any(c.tapname in _DATABASE_USERS for c, _ in modules):
         shared["db"] = _shared_database(config, allinone)
+    if config.ca.secure_bus:
+        router_config, service_configs = _secure(config, tapnames, shared.get("db"))
+    else:
+        router_config, service_configs = with_identities(config, tapnames)
     for component, module in modules:
         own = router_config if component.tapname == "nova-router" else service_configs.get(
             component.tapname, config)
@@ -79,7 +82,8 @@ def makeServiceFromConfig(
     return allinone
 
 
-_DATABASE_USERS = ("nova-api", "nova-conductor", "nova-scheduler", "nova-consoleauth")
+_DATABASE_USERS = ("nova-api", "nova-conductor", "nova-scheduler", "nova-consoleauth",
+                   "nova-cert")
 
 
 def _shared_database(config: NovaConfig, parent: MultiService) -> Any:
@@ -96,6 +100,28 @@ def _shared_database(config: NovaConfig, parent: MultiService) -> Any:
     revision = migrate.upgrade(db.engine)
     _log.info("database at revision {revision}", revision=revision)
     return db
+
+
+def _secure(config: NovaConfig, tapnames: list[str], db: Any
+            ) -> tuple[NovaConfig, dict[str, NovaConfig]]:
+    """``[ca] secure_bus``: certificates for every service, TLS on every listener."""
+    from nova_ws.allinone.secure import issue_identities, secured
+
+    if db is not None:
+        count = issue_identities(config, tapnames, db.engine)
+    else:
+        from nova_ws.db import migrate
+        from nova_ws.db.engine import create_engine_from_config
+
+        engine = create_engine_from_config(config.database,
+                                           state_path=config.default.state_path)
+        try:
+            migrate.upgrade(engine)
+            count = issue_identities(config, tapnames, engine)
+        finally:
+            engine.dispose()
+    _log.info("secure bus: {count} certificates issued for this start", count=count)
+    return secured(config, tapnames)
 
 
 def makeService(options: usage.Options) -> MultiService:

@@ -79,6 +79,18 @@ class Conflict(Fault):
     status = 409
 
 
+def routing_fault(error: Any) -> Fault:
+    """The fault for a routing error of Klein's router (its 404 or 405), in place of its
+    HTML page: no route takes the path (one with a line break, say) or the method.
+    """
+    code = getattr(error, "code", None) or 404
+    if code == 404:
+        return NotFound("The resource could not be found.")
+    if code == 405:
+        return Fault("The method is not allowed for the requested URL.", 405)
+    return Fault(str(getattr(error, "description", None) or "Bad request."), code)
+
+
 def render_fault(request: Any, fault: Fault) -> bytes:
     """Set status and headers on *request* and return the fault body."""
     request.setResponseCode(fault.status)

@@ -28,8 +28,23 @@ def make_driver(config: NovaConfig, reactor: Any) -> IComputeDriver:
         # which only the console proxy learns (through consoleauth): browsers
         # never see it, as with real hypervisors behind the RFB security proxy.
         return load_driver(name, reactor=reactor, vnc_password=secrets.token_hex(4),
-                           listen_host=config.vnc.server_listen)
+                           listen_host=config.vnc.server_listen, vnc_tls=vnc_tls(config))
     return load_driver(name)
+
+
+def vnc_tls(config: NovaConfig) -> Any:
+    """The fake guests' VeNCrypt server TLS from ``[vnc] server_tls*`` (None: off).
+
+    Raises ValueError when ``server_tls`` is on without a certificate directory.
+    """
+    v = config.vnc
+    if not v.server_tls:
+        return None
+    if not v.server_tls_x509_cert_dir:
+        raise ValueError("[vnc] server_tls needs server_tls_x509_cert_dir")
+    from nova_ws.compute.drivers.fake.rfb.security import vnc_server_tls
+
+    return vnc_server_tls(v.server_tls_x509_cert_dir, v.server_tls_x509_verify)
 
 
 class ComputeService(MultiService):

@@ -7,7 +7,9 @@ Each service role gets only the URIs its service uses (DESIGN.md: URIs are
 a ``[router_role:<realm>:<role>]`` section; a role named there replaces the
 built-in role of the same name entirely.
 
-``wamp.*`` meta procedures and topics are for ``admin`` only.
+``wamp.*`` meta procedures and topics are for ``admin`` only, except that
+``cert`` (nova-cert) may list, read and kill sessions, to end those joined
+with a certificate it has revoked.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ BUILTIN_ROLES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         HEARTBEAT: ("call", "disclose"),
         "nova.identity.*": ("register",),
         "nova.project.*": ("publish", "subscribe"),
+        # of the certificate authority, only what os-certificates needs
+        "nova.cert.*": (),
+        **{f"nova.cert.{name}": ("call", "disclose") for name in (
+            "fetch_ca", "fetch_crl", "generate_x509_cert")},
     },
     "conductor": {
         "nova.conductor.*": ("register",),
@@ -64,6 +70,7 @@ BUILTIN_ROLES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "cert": {
         "nova.cert.*": ("register",),
         HEARTBEAT: ("call", "disclose"),
+        **{f"wamp.session.{name}": ("call",) for name in ("list", "get", "kill")},
     },
     "dashboard": {
         "nova.project.{project}.*": ("subscribe",),

@@ -57,7 +57,8 @@ class RouterService(Service):
             return None
         from nova_ws.router.tls import server_tls_options
 
-        return server_tls_options(cfg.tls_cert_file, cfg.tls_key_file, cfg.tls_ca_file)
+        return server_tls_options(cfg.tls_cert_file, cfg.tls_key_file, cfg.tls_ca_file,
+                                  cfg.tls_crl_file)
 
     def _listen_tcp(self, name: str, port: int, factory: Any, tls: Any) -> None:
         host = self.config.router.listen_host

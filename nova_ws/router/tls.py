@@ -4,8 +4,9 @@
 (its file may carry the chain after it) and key, and, when a CA file is
 given, an *optional* client certificate that must chain to that CA. A
 client without a certificate still connects (it authenticates by ticket or
-WAMP-CRA); a client whose certificate does not verify fails the handshake.
-It reads files, so call it while the service is being built, not from the
+WAMP-CRA); a client whose certificate does not verify (another CA, expired,
+or revoked by the CRL file, when one is given) fails the handshake. It
+reads files, so call it while the service is being built, not from the
 reactor.
 
 :func:`peer_cert_info` and :func:`transport_info` turn a connected Twisted
@@ -31,19 +32,26 @@ from twisted.internet.interfaces import IProcessTransport, ISSLTransport, ITrans
 from nova_ws.router.auth.interfaces import TransportInfo
 
 
-def server_tls_options(cert_file: str, key_file: str, ca_file: str = "") -> ssl.CertificateOptions:
+def server_tls_options(cert_file: str, key_file: str, ca_file: str = "",
+                       crl_file: str = "") -> ssl.CertificateOptions:
     """Options for a TLS listener serving *cert_file* and *key_file* (PEM).
 
     The first certificate in *cert_file* is the router's; any others are
     sent as its chain. With *ca_file* (PEM, one or more authorities), the
     server asks for a client certificate, verifies it against those
     authorities and fails the handshake when it does not verify; a client
-    that sends none is let through. TLS 1.2 is the minimum.
+    that sends none is let through. With *crl_file* (PEM CRLs signed by
+    those authorities; see :class:`nova_ws.crl.RevocationList`) a revoked
+    client certificate fails the handshake too, the file being re-read
+    whenever it changes. TLS 1.2 is the minimum.
 
     Raises ValueError when a file holds no certificate, no (unencrypted)
-    key, or a key that does not match the certificate; OSError when a file
-    cannot be read.
+    key, or a key that does not match the certificate, when *crl_file* is
+    given without *ca_file* or holds no CRL of those authorities; OSError
+    when a file cannot be read.
     """
+    if crl_file and not ca_file:
+        raise ValueError("a CRL file needs the CA file its CRLs are checked against")
     certs = _load_certs(cert_file)
     try:
         key = serialization.load_pem_private_key(Path(key_file).read_bytes(), password=None)
@@ -69,6 +77,10 @@ def server_tls_options(cert_file: str, key_file: str, ca_file: str = "") -> ssl.
     for authority in authorities:
         # Tell clients which authorities we accept, so they pick the right certificate.
         context.add_client_ca(authority)
+    if crl_file:
+        from nova_ws.crl import RevocationList, refuse_revoked
+
+        refuse_revoked(context, RevocationList(crl_file, authorities))
     return options
 
 

@@ -22,10 +22,14 @@ class AllInOne:
     api: str
 
 
-def start_allinone(state: Path) -> AllInOne:
-    """Build, bootstrap and start every service, with state (SQLite, openrc) in *state*."""
+def start_allinone(state: Path, secure: bool = False) -> AllInOne:
+    """Build, bootstrap and start every service, with state (SQLite, openrc) in *state*.
+
+    *secure* turns ``[ca] secure_bus`` on: TLS everywhere, services joining
+    the router with certificates (the API's URL is then https).
+    """
     ws, rs, api_port = free_port(), free_port(), free_port()
-    novnc, spice, serial = free_port(), free_port(), free_port()
+    novnc, spice, serial, ca_port = free_port(), free_port(), free_port(), free_port()
     config = parse_config(f"""
 [DEFAULT]
 host = aio
@@ -47,12 +51,16 @@ html5proxy_base_url = http://127.0.0.1:{spice}/spice_auto.html
 [serial_console]
 serialproxy_port = {serial}
 base_url = ws://127.0.0.1:{serial}/
+[ca]
+port = {ca_port}
+secure_bus = {secure}
 """, "<test>")
     service = makeServiceFromConfig(config)
     credentials = ensure_openrc(config, state / "openrc")
     bootstrap_identity(config, credentials)
     service.startService()
-    return AllInOne(service, config, credentials, f"http://127.0.0.1:{api_port}")
+    scheme = "https" if secure else "http"
+    return AllInOne(service, config, credentials, f"{scheme}://127.0.0.1:{api_port}")
 
 
 def client_env(aio: AllInOne, home: Path, admin: bool = False) -> dict[str, str]:

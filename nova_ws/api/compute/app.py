@@ -14,26 +14,30 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from klein import Klein
+from werkzeug.exceptions import HTTPException
 
 from nova_ws.api import microversions
+from nova_ws.api.compute import openapi, validation
 from nova_ws.api.compute.actions import Actions
+from nova_ws.api.compute.certificates import Certificates
 from nova_ws.api.compute.consoles import LEGACY_ACTIONS, ConsoleUrls, RemoteConsoles
 from nova_ws.api.compute.context import RequestContext, authenticate
 from nova_ws.api.compute.flavors import Flavors
 from nova_ws.api.compute.instance_actions import InstanceActions
 from nova_ws.api.compute.keypairs import Keypairs
 from nova_ws.api.compute.limits import Limits
+from nova_ws.api.compute.project_urls import ProjectUrls
 from nova_ws.api.compute.quotas import QuotaSets
 from nova_ws.api.compute.server_groups import ServerGroups
 from nova_ws.api.compute.servers import Servers
 from nova_ws.api.compute.services import Services
 from nova_ws.api.errors import (
-    BadRequest,
     Fault,
     NotAcceptable,
     NotFound,
     render_fault,
     render_unexpected,
+    routing_fault,
 )
 from nova_ws.api.microversions import MAX_VERSION, MIN_VERSION, Version
 from nova_ws.config import QuotaSection
@@ -90,10 +94,11 @@ class ComputeApi:
         self.quota_sets = QuotaSets(db, quota)
         self.server_groups = ServerGroups(db, quota)
         self.instance_actions = InstanceActions(db, base)
+        self.certificates = Certificates(client)
 
     def resource(self) -> Any:
-        """The Twisted resource to mount."""
-        return self.app.resource()
+        """The Twisted resource to mount (which also serves ``/v2.1/{project_id}/...``)."""
+        return ProjectUrls(self.app.resource())
 
     def _base(self, request: Any) -> str:
         return f"{self.public_url}/compute"
@@ -101,6 +106,10 @@ class ComputeApi:
     @app.handle_errors(Fault)
     def _fault(self, request: Any, failure: Any) -> bytes:
         return render_fault(request, failure.value)
+
+    @app.handle_errors(HTTPException)
+    def _routing(self, request: Any, failure: Any) -> bytes:
+        return render_fault(request, routing_fault(failure.value))
 
     @app.handle_errors(Exception)
     def _unexpected(self, request: Any, failure: Any) -> bytes:
@@ -118,6 +127,13 @@ class ComputeApi:
         """The v2.1 version document."""
         self._negotiate(request)
         return _json(request, {"version": version_v21(self._base(request))})
+
+    @app.route("/v2.1/openapi.json", methods=["GET"])
+    def openapi_document(self, request: Any) -> bytes:
+        """The OpenAPI document of the negotiated microversion (no token needed)."""
+        version = self._negotiate(request)
+        routes = openapi.klein_routes(self.app)
+        return _json(request, openapi.document(routes, self._base(request), version))
 
     @app.route("/v2.1/<path:rest>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
     async def unknown(self, request: Any, rest: str) -> bytes:
@@ -262,6 +278,18 @@ class ComputeApi:
         return self._run(request, lambda c, v: self.instance_actions.show(
             c, v, server_id, request_id))
 
+    # -- certificates -------------------------------------------------------------
+
+    @app.route("/v2.1/os-certificates/<cert_id>", methods=["GET"])
+    def certificate_show(self, request: Any, cert_id: str) -> Any:
+        """``GET /os-certificates/root``."""
+        return self._run(request, lambda c, v: self.certificates.show(c, v, cert_id))
+
+    @app.route("/v2.1/os-certificates", methods=["POST"])
+    def certificate_create(self, request: Any) -> Any:
+        """``POST /os-certificates``."""
+        return self._run(request, lambda c, v: self.certificates.create(c, v))
+
     # -- flavors ----------------------------------------------------------------
 
     @app.route("/v2.1/flavors", methods=["GET"])
@@ -364,6 +392,7 @@ class ComputeApi:
         if self.db is None:
             raise Fault("The compute API has no database on this server.", 503)
         ctx = await authenticate(self.db, request)
+        validation.check_request(request, version, ctx.project_id)
         status, body = await handler(ctx, version)
         if body is None:
             request.setResponseCode(status)
@@ -388,13 +417,7 @@ def _args(request: Any) -> dict[str, list[str]]:
 
 
 def _body(request: Any) -> Any:
-    raw = request.content.read() if request.content is not None else b""
-    if not raw.strip():
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise BadRequest("Malformed request body") from None
+    return validation.read_body(request)
 
 
 def _header(request: Any, name: bytes) -> str | None:

@@ -84,6 +84,7 @@ class CreateServer:
     group: str | None = None
     return_reservation_id: bool = False
     admin_pass: str | None = None
+    description: str | None = None
 
 
 def _server(body: Any, key: str = "server") -> dict[str, Any]:
@@ -101,6 +102,13 @@ def _optional_str(server: dict[str, Any], key: str, max_len: int = 255) -> str |
     if not isinstance(value, str) or len(value) > max_len or (key != "adminPass"
                                                                and not value.strip()):
         raise invalid(key, value, f"{value!r} is not a valid string")
+    return value
+
+
+def _description(value: Any) -> str | None:
+    """A server description (2.19+): None, or text of at most 255 characters."""
+    if value is not None and (not isinstance(value, str) or len(value) > 255):
+        raise invalid("description", value, "is not a valid description")
     return value
 
 
@@ -161,6 +169,7 @@ def create_server(body: Any, version: Version) -> CreateServer:
     image_ref = _ref(image, "imageRef")
     if not _is_uuid(image_ref):
         raise invalid("imageRef", image, f"{image!r} is not a 'uuid'")
+    image_ref = str(uuidlib.UUID(image_ref))  # the stored form: lower case, with dashes
     min_count = _count(server.get("min_count", 1), "min_count")
     max_count = _count(server.get("max_count", min_count), "max_count")
     if min_count > max_count:
@@ -169,14 +178,12 @@ def create_server(body: Any, version: Version) -> CreateServer:
         raise Forbidden(f"Quota exceeded for instances: Requested {min_count}, but the "
                         f"limit is {MAX_COUNT}")
     _networks(server.get("networks"), version)
+    description = None
     if "description" in server:
         if version < V2_19:
             raise BadRequest("Invalid input for field/attribute server. Additional "
                              "properties are not allowed ('description' was unexpected)")
-        description = server["description"]
-        if description is not None and (not isinstance(description, str)
-                                        or len(description) > 255):
-            raise invalid("description", description, "is not a valid description")
+        description = _description(server["description"])
     reservation = server.get("return_reservation_id", False)
     if not isinstance(reservation, bool):
         reservation = str(reservation).lower() in ("1", "true", "yes", "on")
@@ -185,7 +192,8 @@ def create_server(body: Any, version: Version) -> CreateServer:
         max_count=min(max_count, MAX_COUNT), metadata=metadata(server.get("metadata", {})),
         availability_zone=_optional_str(server, "availability_zone"),
         key_name=_optional_str(server, "key_name"), group=_hints(body),
-        return_reservation_id=reservation, admin_pass=_optional_str(server, "adminPass"))
+        return_reservation_id=reservation, admin_pass=_optional_str(server, "adminPass"),
+        description=description)
 
 
 def update_server(body: Any, version: Version) -> dict[str, Any]:
@@ -202,9 +210,5 @@ def update_server(body: Any, version: Version) -> dict[str, Any]:
     if "name" in server:
         changes["name"] = _name(server["name"])
     if "description" in server:
-        description = server["description"]
-        if description is not None and (not isinstance(description, str)
-                                        or len(description) > 255):
-            raise invalid("description", description, "is not a valid description")
-        changes["description"] = description
+        changes["description"] = _description(server["description"])
     return changes

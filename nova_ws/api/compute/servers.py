@@ -28,8 +28,6 @@ from nova_ws.db import errors as db_errors
 from nova_ws.db.queries import flavors, images, instances, keypairs, server_groups
 from nova_ws.db.queries.instances import Instance
 
-NO_DESCRIPTION = "Server descriptions are not stored by this cloud yet."
-
 
 def _not_found(uuid: str) -> NotFound:
     return NotFound(f"Instance {uuid} could not be found.")
@@ -87,6 +85,7 @@ def _make_rows(session: Session, ctx: RequestContext, req: bodies.CreateServer,
         uuids.append(instances.create_instance(
             session, project_id=ctx.project_id, user_id=ctx.user_id, flavor=flavor,
             image_ref=image.uuid, display_name=name, hostname=_hostname(name),
+            description=req.description,
             availability_zone=req.availability_zone, key_name=req.key_name,
             metadata=req.metadata, reservation_id=reservation_id, launch_index=index).uuid)
     if req.group is not None:
@@ -137,9 +136,6 @@ class Servers:
         """Validate, write the rows, ask the conductor to build them."""
         ctx.require_write()
         req = bodies.create_server(body, version)
-        server = body["server"]
-        if server.get("description") is not None:
-            raise BadRequest(NO_DESCRIPTION)
         reservation_id = f"r-{secrets.token_hex(4)}"
         uuids = await self.db.run(_make_rows, ctx, req, reservation_id, self.quota)
         if self.quota.recheck_quota:
@@ -191,16 +187,16 @@ class Servers:
 
     async def update(self, ctx: RequestContext, version: Version, uuid: str, body: Any
                      ) -> tuple[int, Any]:
-        """Rename a server (its description cannot be stored yet)."""
+        """Rename a server, or (2.19+) change its description."""
         ctx.require_write()
         changes = bodies.update_server(body, version)
         await self.get(ctx, uuid)
-        if changes.get("description") is not None:
-            raise BadRequest(NO_DESCRIPTION)
-        if "name" in changes:
+        columns = {column: changes[key] for key, column in (("name", "display_name"),
+                                                            ("description", "description"))
+                   if key in changes}
+        if columns:
             try:
-                await self.db.run(lambda s: instances.update_instance(
-                    s, uuid, display_name=changes["name"]))
+                await self.db.run(lambda s: instances.update_instance(s, uuid, **columns))
             except db_errors.NotFound:
                 raise _not_found(uuid) from None
         return await self.show(ctx, version, uuid)

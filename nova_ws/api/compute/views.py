@@ -125,7 +125,7 @@ def detail(inst: Instance, base: str, version: Version, is_admin: bool) -> dict[
     if version >= V2_73:
         view["locked_reason"] = None
     if version >= V2_19:
-        view["description"] = None
+        view["description"] = inst.description
     if version >= V2_26:
         view["tags"] = []
     if is_admin:

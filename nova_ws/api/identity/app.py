@@ -62,14 +62,17 @@ class IdentityApi:
     """
     The Identity API. C{clock} (C{IReactorTime}) gives the time tokens are
     issued and checked at; C{public_url} is the server's base URL (no
-    trailing slash), from which the catalog and links are made.
+    trailing slash), from which the catalog and links are made; C{codec}
+    seals and unseals EC2 secrets (L{credential_keys.CredentialKeys}).
     """
 
     app = Klein()
 
     def __init__(self, db: Database, clock: IReactorTime, token_ttl: float = 3600.0, *,
-                 public_url: str = "http://127.0.0.1:8774") -> None:
+                 public_url: str = "http://127.0.0.1:8774",
+                 codec: q.SecretCodec = q.PLAIN) -> None:
         self.db = db
+        self.codec = codec  # how EC2 secrets are sealed at rest
         self.clock = clock
         self.token_ttl = timedelta(seconds=token_ttl)
         self.public_url = public_url.rstrip("/")
@@ -287,7 +290,7 @@ class IdentityApi:
     async def list_ec2(self, request: Any, user_id: str) -> bytes:
         """The user's EC2 credentials (admin, or the user itself)."""
         await self._admin_or_self(request, user_id)
-        creds = await self.db.run(q.list_ec2_credentials, user_id)
+        creds = await self.db.run(q.list_ec2_credentials, user_id, codec=self.codec)
         return _json(request, views.collection(
             "credentials", [views.ec2_credential(c, self.base) for c in creds],
             f"{self.base}/v3/users/{user_id}/credentials/OS-EC2"))
@@ -298,14 +301,15 @@ class IdentityApi:
         await self._admin_or_self(request, user_id)
         project_id = bodies.required_string(bodies.read_json(request), "tenant_id",
                                             max_length=64)
-        cred = await self.db.run(operations.create_ec2, user_id, project_id, now=self._now())
+        cred = await self.db.run(operations.create_ec2, user_id, project_id, now=self._now(),
+                                 codec=self.codec)
         return _json(request, {"credential": views.ec2_credential(cred, self.base)}, 201)
 
     @app.route("/v3/users/<user_id>/credentials/OS-EC2/<access>", methods=["GET"])
     async def show_ec2(self, request: Any, user_id: str, access: str) -> bytes:
         """One of the user's EC2 credentials."""
         await self._admin_or_self(request, user_id)
-        cred = await self.db.run(q.get_ec2_credential, access)
+        cred = await self.db.run(q.get_ec2_credential, access, codec=self.codec)
         if cred.user_id != user_id:
             raise NotFound("Could not find the EC2 credential.")
         return _json(request, {"credential": views.ec2_credential(cred, self.base)})

@@ -129,7 +129,7 @@ def grant(session: Session, project_id: str, user_id: str, role_id: str, *,
 
 
 def create_ec2(session: Session, user_id: str, project_id: str, *,
-               now: datetime) -> q.Ec2Credential:
+               now: datetime, codec: q.SecretCodec = q.PLAIN) -> q.Ec2Credential:
     """
     @raise NotFound: the user or project does not exist.
     @raise Forbidden: the user holds no role on the project.
@@ -141,4 +141,4 @@ def create_ec2(session: Session, user_id: str, project_id: str, *,
         raise NotFound(f"Could not find {e}.") from None
     if not q.roles_on_project(session, user_id, project_id):
         raise Forbidden("The user has no role on the project.")
-    return q.create_ec2_credential(session, user_id, project_id, now=now)
+    return q.create_ec2_credential(session, user_id, project_id, now=now, codec=codec)

@@ -3,10 +3,11 @@ What the Identity v3 subset keeps: domains, projects, users (a salted scrypt
 hash of the password, never the password), roles, role assignments, API
 tokens (the SHA-256 of the token, never the token) and EC2 credentials.
 
-EC2 credentials keep their secret as it is: an EC2 signature (SigV2/SigV4)
+EC2 credentials keep their secret retrievably: an EC2 signature (SigV2/SigV4)
 is an HMAC keyed with the secret, so the verifier needs the secret itself; a
-hash of it could not check a signature (Keystone keeps it too, in its
-credential blob).
+hash of it could not check a signature. As Keystone does with its credential
+blobs, nova-api stores it encrypted (C{fernet:...}, with keys kept outside
+the database: L{nova_ws.api.identity.credential_keys}).
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ class IdentityToken(Base):
 
 class IdentityEc2Credential(Base):
     """
-    An EC2 access key (public) and its secret (kept: see the module), for
+    An EC2 access key (public) and its secret (sealed: see the module), for
     a user in a project.
     """
 
@@ -135,7 +136,7 @@ class IdentityEc2Credential(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     access: Mapped[str] = mapped_column(String(64), unique=True)
-    secret: Mapped[str] = mapped_column(String(128))
+    secret: Mapped[str] = mapped_column(String(255))
     user_id: Mapped[str] = mapped_column(
         String(64), ForeignKey("identity_users.id", ondelete="CASCADE"), index=True
     )

@@ -118,3 +118,38 @@ def revoke_certificate(session: Session, serial: str, *, now: datetime | None = 
         return True
     get_certificate(session, serial)
     return False
+
+
+def revoke_certificates(
+    session: Session,
+    *,
+    user_id: str | None = None,
+    project_id: str | None = None,
+    file_name_prefix: str | None = None,
+    now: datetime | None = None,
+) -> list[str]:
+    """
+    Revoke every certificate not yet revoked of a holder (Nova's
+    C{revoke_certs_by_user}, C{..._by_project}, C{..._by_user_and_project}),
+    or whose C{file_name} starts with C{file_name_prefix}.
+
+    @return: the serials revoked now, in the order issued.
+    @raise ValueError: no filter was given (that would revoke everything).
+    """
+    if user_id is None and project_id is None and file_name_prefix is None:
+        raise ValueError("revoke_certificates needs a user, a project or a file name prefix")
+    query = select(CertificateRow).where(CertificateRow.revoked_at.is_(None))
+    if user_id is not None:
+        query = query.where(CertificateRow.user_id == user_id)
+    if project_id is not None:
+        query = query.where(CertificateRow.project_id == project_id)
+    if file_name_prefix is not None:
+        query = query.where(CertificateRow.file_name.startswith(file_name_prefix,
+                                                                autoescape=True))
+    now = now or utcnow()
+    rows = list(session.scalars(query.order_by(CertificateRow.id)))
+    for row in rows:
+        row.revoked_at = now
+        row.updated_at = now
+    session.flush()
+    return [row.serial for row in rows]

@@ -6,8 +6,10 @@ Passwords are stored as salted scrypt hashes (L{hash_password}) and checked
 in constant time; API tokens are 256-bit random strings of which only the
 SHA-256 hex digest is stored. A token is valid until it expires or is
 revoked, and only while its user (and its project, if scoped) is enabled.
-EC2 secrets are stored as they are: verifying an EC2 signature (an HMAC
-keyed with the secret) needs the secret itself.
+EC2 secrets must be retrievable: verifying an EC2 signature (an HMAC keyed
+with the secret) needs the secret itself. They are stored as a
+L{SecretCodec} seals them (nova-api encrypts them, see
+L{nova_ws.api.identity.credential_keys}); L{PLAIN} keeps them as they are.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -170,10 +173,13 @@ class Token:
 
 @dataclass(frozen=True)
 class Ec2Credential:
-    """An EC2 access key and its secret, for a user in a project."""
+    """
+    An EC2 access key and its secret, for a user in a project; C{secret} is
+    C{None} when the codec that read it cannot unseal it (its key is gone).
+    """
 
     access: str
-    secret: str
+    secret: str | None
     user_id: str
     project_id: str
     created_at: datetime
@@ -194,8 +200,35 @@ def _user(session: Session, row: UserRow) -> User:
                 row.default_project_id, row.enabled)
 
 
-def _ec2(row: Ec2Row) -> Ec2Credential:
-    return Ec2Credential(row.access, row.secret, row.user_id, row.project_id, row.created_at)
+class SecretCodec(Protocol):
+    """How EC2 secrets are kept at rest: sealed when stored, unsealed when read."""
+
+    def seal(self, secret: str) -> str:
+        """The value to store for C{secret}."""
+        ...
+
+    def unseal(self, stored: str) -> str | None:
+        """The secret of a stored value, or C{None} if it cannot be read."""
+        ...
+
+
+class _Plain:
+    """Secrets as they are; a sealed value (C{fernet:...}) cannot be read."""
+
+    def seal(self, secret: str) -> str:
+        return secret
+
+    def unseal(self, stored: str) -> str | None:
+        return None if stored.startswith("fernet:") else stored
+
+
+#: The codec that keeps secrets in the clear (tests; processes given no keys).
+PLAIN: SecretCodec = _Plain()
+
+
+def _ec2(row: Ec2Row, codec: SecretCodec) -> Ec2Credential:
+    return Ec2Credential(row.access, codec.unseal(row.secret), row.user_id, row.project_id,
+                         row.created_at)
 
 
 # -- domains, projects, users, roles -------------------------------------------
@@ -529,26 +562,31 @@ def revoke_user_tokens(session: Session, user_id: str, *, now: datetime | None =
 
 
 def create_ec2_credential(session: Session, user_id: str, project_id: str, *,
-                          now: datetime | None = None) -> Ec2Credential:
+                          now: datetime | None = None,
+                          codec: SecretCodec = PLAIN) -> Ec2Credential:
     """
-    A new EC2 access key (uuid hex) and secret (256 random bits, hex).
+    A new EC2 access key (uuid hex) and secret (256 random bits, hex), the
+    secret stored as C{codec} seals it.
 
     @raise Conflict: the user or project does not exist.
     """
-    row = Ec2Row(access=uuid.uuid4().hex, secret=secrets.token_hex(32), user_id=user_id,
+    secret = secrets.token_hex(32)
+    row = Ec2Row(access=uuid.uuid4().hex, secret=codec.seal(secret), user_id=user_id,
                  project_id=project_id, created_at=now or utcnow())
     session.add(row)
     flush_or_conflict(session, f"EC2 credential of user {user_id}")
-    return _ec2(row)
+    return Ec2Credential(row.access, secret, user_id, project_id, row.created_at)
 
 
-def list_ec2_credentials(session: Session, user_id: str) -> list[Ec2Credential]:
+def list_ec2_credentials(session: Session, user_id: str, *,
+                         codec: SecretCodec = PLAIN) -> list[Ec2Credential]:
     """The user's EC2 credentials, oldest first."""
     query = select(Ec2Row).where(Ec2Row.user_id == user_id).order_by(Ec2Row.id)
-    return [_ec2(row) for row in session.scalars(query)]
+    return [_ec2(row, codec) for row in session.scalars(query)]
 
 
-def get_ec2_credential(session: Session, access: str) -> Ec2Credential:
+def get_ec2_credential(session: Session, access: str, *,
+                       codec: SecretCodec = PLAIN) -> Ec2Credential:
     """
     The credential of the access key (what the EC2 API verifies signatures with).
 
@@ -557,7 +595,7 @@ def get_ec2_credential(session: Session, access: str) -> Ec2Credential:
     row = session.scalars(select(Ec2Row).where(Ec2Row.access == access)).one_or_none()
     if row is None:
         raise NotFound(f"EC2 access key {access}")
-    return _ec2(row)
+    return _ec2(row, codec)
 
 
 def delete_ec2_credential(session: Session, user_id: str, access: str) -> None:

@@ -75,6 +75,7 @@ class Instance:
     deleted: bool
     deleted_at: datetime | None
     metadata: dict[str, str] = field(default_factory=dict)
+    description: str | None = None
 
 
 _COLUMNS = tuple(name for name in Instance.__dataclass_fields__
@@ -99,6 +100,7 @@ def create_instance(
     image_ref: str | None = None,
     display_name: str | None = None,
     hostname: str | None = None,
+    description: str | None = None,
     uuid: str | None = None,
     availability_zone: str | None = None,
     key_name: str | None = None,
@@ -119,6 +121,7 @@ def create_instance(
     now = now or utcnow()
     row = InstanceRow(
         uuid=uuid or str(uuidlib.uuid4()), display_name=display_name, hostname=hostname,
+        description=description,
         project_id=project_id, user_id=user_id, instance_type_id=flavor.id,
         vcpus=flavor.vcpus, memory_mb=flavor.memory_mb, root_gb=flavor.root_gb,
         ephemeral_gb=flavor.ephemeral_gb, flavor=flavor.snapshot(), image_ref=image_ref,

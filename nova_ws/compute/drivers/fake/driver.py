@@ -5,7 +5,9 @@ server on its own loopback port) whose screen shows the guest's name, a boot
 log and what is typed into it, so the whole console path works with no
 hypervisor. Resources, boot delay and failures are configurable, which makes
 this the driver for scale tests and failure tests:
-``FakeDriver(reactor, fail_on={"spawn": "no space left"})``.
+``FakeDriver(reactor, fail_on={"spawn": "no space left"})``. With ``vnc_tls``
+(server TLS options, see ``rfb.security.vnc_server_tls``) every screen serves
+VeNCrypt x509 only, as QEMU does with ``vnc_tls``.
 """
 
 from __future__ import annotations
@@ -92,6 +94,7 @@ class FakeDriver:
         fail_on: Mapping[str, str] | None = None,
         vnc_password: str | None = None,
         listen_host: str = "127.0.0.1",
+        vnc_tls: Any = None,
     ) -> None:
         self._reactor = reactor
         self.host_size = host or FakeHost()
@@ -99,6 +102,7 @@ class FakeDriver:
         self.fail_on = dict(fail_on or {})
         self.vnc_password = vnc_password
         self.listen_host = listen_host
+        self.vnc_tls = vnc_tls
         self.guests: dict[str, FakeGuest] = {}
         self.hostname = "fake"
 
@@ -144,7 +148,7 @@ class FakeDriver:
             self._fail("spawn")
         except DriverError as exc:
             return fail(exc)
-        console = GuestConsole(instance.name, password=self.vnc_password)
+        console = GuestConsole(instance.name, password=self.vnc_password, tls=self.vnc_tls)
         guest = FakeGuest(instance, console)
         guest.serial = SerialConsoleFactory(lambda: list(guest.output), guest.typed)
         self.guests[instance.uuid] = guest

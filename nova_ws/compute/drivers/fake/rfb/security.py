@@ -11,7 +11,8 @@ then the x509 subtypes only -- X509None, or X509Vnc (TLS, then VNC
 authentication inside it) when there is a password -- each a TLS upgrade of
 the connection with the server certificate of ``SecurityConfig.tls``
 (``vencrypt_server_tls`` builds it, optionally demanding client certificates
-signed by a given authority).
+signed by a given authority and not revoked by its CRL; ``vnc_server_tls``
+builds it from a directory laid out as QEMU's ``vnc_tls_x509_cert_dir``).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ __all__ = [
     "VncAuthSecurity",
     "vencrypt_server_tls",
     "vnc_auth_response",
+    "vnc_server_tls",
     "vnc_des_key",
 ]
 
@@ -253,14 +255,18 @@ class VeNCryptSecurity:
 
 
 def vencrypt_server_tls(
-    cert_file: str | Path, key_file: str | Path, client_ca_file: str | Path | None = None
+    cert_file: str | Path, key_file: str | Path, client_ca_file: str | Path | None = None,
+    crl_file: str | Path | None = None,
 ) -> CertificateOptions:
     """The server side of VeNCrypt's TLS from PEM files.
 
     ``cert_file`` may hold the server certificate's chain after it; with
     ``client_ca_file`` every client must present a certificate that authority
-    signed (QEMU's ``verify-peer=yes``).
+    signed (QEMU's ``verify-peer=yes``), and with ``crl_file`` one that its
+    CRL does not revoke (the file is re-read when it changes).
     """
+    if crl_file is not None and client_ca_file is None:
+        raise ValueError("a CRL needs the client CA it is checked against")
     certs = load_pem_certificates(cert_file)
     options: dict[str, Any] = {
         "privateKey": load_pem_private_key(key_file),
@@ -271,7 +277,28 @@ def vencrypt_server_tls(
         authorities = [X509.from_cryptography(cert)
                        for cert in load_pem_certificates(client_ca_file)]
         options.update(verify=True, requireCertificate=True, caCerts=authorities)
-    return CertificateOptions(**options)
+    tls = CertificateOptions(**options)
+    if crl_file is not None:
+        from nova_ws.crl import RevocationList, refuse_revoked
+
+        authorities_pem = load_pem_certificates(client_ca_file)  # type: ignore[arg-type]
+        refuse_revoked(tls.getContext(), RevocationList(crl_file, authorities_pem))
+    return tls
+
+
+def vnc_server_tls(cert_dir: str | Path, verify: bool = False) -> CertificateOptions:
+    """VeNCrypt's server TLS from a QEMU-style directory.
+
+    ``server-cert.pem`` and ``server-key.pem`` are served; with ``verify``
+    clients need a certificate from ``ca-cert.pem``, not revoked by
+    ``ca-crl.pem`` when that file exists (QEMU's ``vnc_tls_x509_verify``).
+    Raises ValueError or OSError when a file is missing or does not fit.
+    """
+    directory = Path(cert_dir)
+    ca, crl = directory / "ca-cert.pem", directory / "ca-crl.pem"
+    return vencrypt_server_tls(directory / "server-cert.pem", directory / "server-key.pem",
+                               ca if verify else None,
+                               crl if verify and crl.exists() else None)
 
 
 HandlerFactory = Callable[[SecurityConfig], SecurityHandler]
