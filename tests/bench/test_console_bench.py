@@ -2,9 +2,8 @@
 
 Only that it works is checked, never how fast: speed is for the benchmark's
 own report. The first test needs nothing installed (``--only nova``: nova_ws
-and plain TCP); the second runs websockify too, and only where the benchmark
-has installed it already (``bench/.venv-websockify``), so the suite never
-downloads it.
+and plain TCP); the second runs websockify too, which the benchmark installs
+into ``bench/.venv-websockify`` on first use.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-WEBSOCKIFY = REPO / "bench" / ".venv-websockify" / "bin" / "websockify"
 # "guest -> browser      1,138 / 1,100     4,170 / 4,000 ..."  (best / median per target)
 ROW = re.compile(r"^(guest -> browser|browser -> guest)((?:\s+[\d,]+ / [\d,]+)+)")
 PAIR = re.compile(r"([\d,]+) / ([\d,]+)")
@@ -79,9 +77,6 @@ def test_quick_console_benchmark_of_nova_ws(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not WEBSOCKIFY.exists(),
-                    reason="websockify is not installed in bench/.venv-websockify "
-                           "(a full run of bench/console.py installs it)")
 def test_quick_console_benchmark_with_websockify(tmp_path: Path) -> None:
     """When websockify is installed, --quick --parts 1,2 measures it beside nova_ws: a
     ratio per direction, and its idle consoles' process count and PSS."""
