@@ -94,6 +94,10 @@ def _current_request(session: Session, uuid: str) -> str | None:
                                      a.id)).request_id
 
 
+class DeletedWhileBuilding(Exception):
+    """The instance was deleted before its build could place it."""
+
+
 CONSOLE_REVOKE = "nova.consoleauth.revoke"
 #: actions that take a guest's console away, and the reason consoles close with.
 CONSOLE_ENDING_ACTIONS = {"delete": "instance deleted", "stop": "instance stopped",
@@ -262,19 +266,31 @@ class ConductorManager:
         group = await self.db.run(_group_of, uuid)
         if group is None:
             dest: dict[str, Any] = await self.caller.call(SELECT_DESTINATIONS, spec)
-            await self.db.run(_update, uuid, {"host": dest["host"], "node": dest["node"]},
-                              [states.SCHEDULING])
-            return dest
+            return await self._record_placement(uuid, spec, dest)
         lock = self._group_locks.setdefault(group["uuid"], DeferredLock())
         await lock.acquire()
         try:
             spec = {**spec, "group": await self.db.run(_group_of, uuid)}
             dest = await self.caller.call(SELECT_DESTINATIONS, spec)
-            await self.db.run(_update, uuid, {"host": dest["host"], "node": dest["node"]},
-                              [states.SCHEDULING])
-            return dest
+            return await self._record_placement(uuid, spec, dest)
         finally:
             lock.release()
+
+    async def _record_placement(self, uuid: str, spec: dict[str, Any],
+                                dest: dict[str, Any]) -> dict[str, Any]:
+        """Put the chosen host on the instance, unless it stopped scheduling meanwhile
+        (a delete): then the claim goes back and ``DeletedWhileBuilding`` is raised."""
+        try:
+            placed = await self.db.run(_update, uuid, {"host": dest["host"],
+                                                       "node": dest["node"]}, [states.SCHEDULING])
+        except LookupError:  # deleted already
+            placed = None
+        if placed is None:
+            await self.db.run(compute_nodes.release, dest["node"], vcpus=spec["vcpus"],
+                              memory_mb=spec["memory_mb"],
+                              disk_gb=spec["root_gb"] + spec["ephemeral_gb"])
+            raise DeletedWhileBuilding(uuid)
+        return dest
 
     async def _build(self, uuid: str, request_id: str) -> None:
         inst = await self.db.run(instances.get_instance, uuid)
@@ -289,6 +305,9 @@ class ConductorManager:
                     "availability_zone": inst.availability_zone, "ignore_hosts": tried}
             try:
                 dest = await self._place(uuid, spec)
+            except DeletedWhileBuilding:
+                await self._finish_action(uuid, request_id, "deleted while building")
+                return
             except ApplicationError as exc:
                 reason = str(exc.args[0] if exc.args else exc.error)
                 break
@@ -301,6 +320,12 @@ class ConductorManager:
                 return
             except ApplicationError as exc:
                 reason = str(exc.args[0] if exc.args else exc.error)
+                if await self._being_deleted(uuid):
+                    # the delete won the race: it releases the claim and ends the row
+                    log.info("build of {uuid} on {host} stopped: the instance is being deleted",
+                             uuid=uuid, host=dest["host"])
+                    await self._finish_action(uuid, request_id, "deleted while building")
+                    return
                 log.warn("build of {uuid} failed on {host}: {reason}; rescheduling",
                          uuid=uuid, host=dest["host"], reason=reason)
                 await self.db.run(compute_nodes.release, dest["node"], vcpus=inst.vcpus,
@@ -315,6 +340,14 @@ class ConductorManager:
         log.warn("instance {uuid} is in ERROR: {reason}", uuid=uuid, reason=reason)
         if view is not None:
             self._announce(instance_view(view))
+
+    async def _being_deleted(self, uuid: str) -> bool:
+        try:
+            inst = await self.db.run(instances.get_instance, uuid, include_deleted=True)
+        except LookupError:
+            return True
+        return inst.deleted or inst.vm_state == states.DELETED or \
+            inst.task_state == states.DELETING
 
     # -- actions -------------------------------------------------------------------
 

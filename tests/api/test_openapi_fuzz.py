@@ -41,7 +41,9 @@ from twisted.internet.threads import deferToThread
 from nova_ws.db.queries import images
 from nova_ws.testing.allinone import AllInOne, identity_token, start_allinone
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow,
+              # raised from inside schemathesis's own strategies, not ours
+              pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")]
 
 #: Examples per operation and generation mode (the whole run stays well under a minute).
 EXAMPLES = 6

@@ -63,3 +63,24 @@ async def test_hosts_speak_only_for_themselves(cloud: Any) -> None:
                                                        owner.host)] == [uuid]
     # the conductor's own caller (admin here) is not a compute host: it passes
     assert await cloud.admin.call(rpcapi.INSTANCES_ON_HOST, owner.host)
+
+
+@pytest_twisted.ensureDeferred
+async def test_delete_while_building(cloud: Any) -> None:
+    """When servers are deleted at any point of their build, each delete succeeds and
+    the hosts end with nothing claimed (the failed build neither reschedules nor
+    releases a second time)."""
+    from twisted.internet import reactor
+    from twisted.internet.task import deferLater
+
+    from nova_ws.db.queries import compute_nodes
+
+    for delay in (0, 0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.08):
+        (uuid,) = await create_rows(cloud, 1)
+        await cloud.admin.call("nova.conductor.build_instances", [uuid])
+        await deferLater(reactor, delay, lambda: None)
+        await cloud.admin.call("nova.conductor.instance_action", uuid, "delete")
+    for build in list(cloud.conductor.manager.builds.values()):
+        await build
+    nodes = await cloud.db().run(compute_nodes.list_compute_nodes)
+    assert [(n.vcpus_used, n.memory_mb_used) for n in nodes] == [(0, 0)] * len(nodes)
