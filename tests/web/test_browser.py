@@ -293,6 +293,10 @@ async def test_people_watch_their_servers_live_and_use_the_console(
     frame = await demo.run(lambda: demo.page.query_selector("#console-frame").content_frame())
     await demo.run(frame.wait_for_selector, "html[data-state=connected]")
     await canvas_matches(demo, frame, guest)
+    await demo.call("click", "#console-share")  # a view-only link to hand to someone
+    link = await demo.call("input_value", "input[aria-label='View-only console link']")
+    assert "/vnc_lite.html?path=%3Ftoken%3D" in link
+    assert link != await demo.call("get_attribute", "#console-frame", "src")  # its own token
 
     # (4) delete web-1 from its page: the console closes and says why
     await demo.call("click", "#server-actions button[data-action=delete]")

@@ -79,6 +79,15 @@ export class ConsolePanel {
         const server = this.ctx.store.get(this.serverId);
         this.stage.replaceChildren();
         this.frame = null;
+        if (!server && !this.ctx.store.loaded) {
+            this._say('Loading…', 'connecting');  // the page was opened at this address
+            this.ctx.store.addEventListener('loaded', () => {
+                if (generation === this.generation) {
+                    this.connect();
+                }
+            }, { once: true });
+            return;
+        }
         if (!server) {
             this._say('Console closed: instance deleted', 'closed');
             this.reconnectButton.disabled = true;
@@ -116,8 +125,8 @@ export class ConsolePanel {
         });
         this.frame.addEventListener('load', () => {
             if (generation === this.generation && this.status.dataset.state === 'connecting') {
-                this._say(`${label} console open. Click it (or Tab into it) to type; it keeps the keyboard until you Tab out.`,
-                    'open');
+                this._say(`${label} console open. Keys typed in it go to the server, Tab too: `
+                    + 'click outside it to take the keyboard back.', 'open');
             }
         });
         this.stage.append(this.frame);

@@ -124,7 +124,8 @@ export class ServersView {
         const previous = row.dataset.status;
         row.dataset.name = server.name;
         row.dataset.status = server.status;
-        const focused = row.contains(document.activeElement) ? document.activeElement.dataset.action : null;
+        const active = row.contains(document.activeElement) ? document.activeElement : null;
+        const focused = active ? active.dataset.action ?? 'name' : null;
         const image = this.ctx.imageNames.get(server.image) ?? server.image.slice(0, 8);
         fill(row,
             h('th', { scope: 'row', 'data-col': 'name' },
