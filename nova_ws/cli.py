@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from nova_ws import __version__, cli_ca, cli_ec2, cli_image
+from nova_ws import __version__, cli_ca, cli_ec2, cli_identity, cli_image
 from nova_ws.config import ConfigError, load_config
 
 NOT_YET = 2
@@ -145,6 +145,7 @@ def _parser() -> argparse.ArgumentParser:
         command.set_defaults(run=_db)
 
     cli_image.add_parser(commands)
+    cli_identity.add_parser(commands)
     cli_ec2.add_parser(commands)
 
     cli_ca.add_parser(commands)
