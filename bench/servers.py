@@ -1,9 +1,10 @@
 """The two routers under test, as subprocesses: start, CPU accounting, stop.
 
-Both listen on the same ports (WebSocket 8080 at ``/ws``, RawSocket 8081,
-realm ``nova``, anonymous sessions allowed everything), so only one runs at a
-time. Each runs in its own session (process group), so stopping it also stops
-anything it spawned, Crossbar's worker processes included.
+Each listens on its own pair of ports (WebSocket at ``/ws`` and RawSocket;
+by default 8080 and 8081), with realm ``nova`` and anonymous sessions allowed
+everything, so both can run side by side. Each runs in its own session
+(process group), so stopping it also stops anything it spawned, Crossbar's
+worker processes included.
 
 Router CPU is utime + stime from ``/proc/<pid>/stat``, summed over the
 router's process and all its descendants (for Crossbar: the controller and
@@ -28,12 +29,18 @@ HOST, WEBSOCKET_PORT, RAWSOCKET_PORT, REALM = "127.0.0.1", 8080, 8081, "nova"
 # numpy<2: the bjdata wheel Autobahn imports is built against NumPy 1.x.
 CROSSBAR_REQUIREMENTS = ("crossbar==26.10.1", "numpy<2")
 
-NOVA_CONF = f"""\
+Ports = tuple[int, int]  # (WebSocket, RawSocket)
+DEFAULT_PORTS: Ports = (WEBSOCKET_PORT, RAWSOCKET_PORT)
+
+
+def nova_conf(ports: Ports) -> str:
+    """nova.conf for the benchmark's router on *ports*."""
+    return f"""\
 [router]
 listen_host = {HOST}
-websocket_port = {WEBSOCKET_PORT}
+websocket_port = {ports[0]}
 websocket_path = ws
-rawsocket_port = {RAWSOCKET_PORT}
+rawsocket_port = {ports[1]}
 realms = {REALM}
 auth_methods = anonymous
 anonymous_role = admin
@@ -57,15 +64,16 @@ class RouterProcess:
     """One router subprocess, in its own session, with its output in a log file."""
 
     def __init__(self, name: str, argv: list[str], cwd: Path, env: dict[str, str],
-                 log_path: Path) -> None:
+                 log_path: Path, ports: Ports = DEFAULT_PORTS) -> None:
         self.name = name
+        self.ports = ports
         self._argv, self._cwd, self._env, self.log_path = argv, cwd, env, log_path
         self._proc: subprocess.Popen[bytes] | None = None
         self._pids: list[int] = []
 
     def start(self, timeout: float = 90.0) -> None:
         """Start it and wait until both ports accept connections."""
-        for port in (WEBSOCKET_PORT, RAWSOCKET_PORT):
+        for port in self.ports:
             if port_open(port):
                 raise RouterFailed(f"port {port} is already in use; stop whatever listens there")
         with open(self.log_path, "ab") as log:
@@ -73,7 +81,7 @@ class RouterProcess:
                                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                           start_new_session=True)
         deadline = time.monotonic() + timeout
-        while not (port_open(WEBSOCKET_PORT) and port_open(RAWSOCKET_PORT)):
+        while not all(port_open(port) for port in self.ports):
             if self._proc.poll() is not None:
                 raise RouterFailed(f"{self.name} exited with status {self._proc.returncode}:\n"
                                    f"{self.log_tail()}")
@@ -138,19 +146,19 @@ def _signal_group(pgid: int, sig: int) -> None:
         pass
 
 
-def nova_router(repo: Path, workdir: Path) -> RouterProcess:
+def nova_router(repo: Path, workdir: Path, ports: Ports = DEFAULT_PORTS) -> RouterProcess:
     """``twistd -n nova-router`` from this repository's virtualenv."""
     conf = workdir / "nova.conf"
-    conf.write_text(NOVA_CONF)
+    conf.write_text(nova_conf(ports))
     twistd = Path(sys.executable).with_name("twistd")
     launcher = [str(twistd)] if twistd.exists() else [sys.executable, "-m", "twisted"]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo), env.get("PYTHONPATH")]))
     argv = [*launcher, "-n", "--pidfile=", "nova-router", "--config", str(conf)]
-    return RouterProcess("nova_ws", argv, repo, env, workdir / "nova-router.log")
+    return RouterProcess("nova_ws", argv, repo, env, workdir / "nova-router.log", ports)
 
 
-def crossbar_config() -> dict[str, Any]:
+def crossbar_config(ports: Ports = DEFAULT_PORTS) -> dict[str, Any]:
     """One router worker: realm nova, anonymous allowed everything, both transports."""
     everything = {"call": True, "register": True, "publish": True, "subscribe": True}
     role = {"name": "anonymous", "permissions": [{
@@ -161,10 +169,10 @@ def crossbar_config() -> dict[str, Any]:
         "type": "router",
         "realms": [{"name": REALM, "roles": [role]}],
         "transports": [
-            {"type": "websocket", "endpoint": {**endpoint, "port": WEBSOCKET_PORT},
-             "url": f"ws://{HOST}:{WEBSOCKET_PORT}/ws",
+            {"type": "websocket", "endpoint": {**endpoint, "port": ports[0]},
+             "url": f"ws://{HOST}:{ports[0]}/ws",
              "serializers": ["json", "msgpack", "cbor"]},
-            {"type": "rawsocket", "endpoint": {**endpoint, "port": RAWSOCKET_PORT},
+            {"type": "rawsocket", "endpoint": {**endpoint, "port": ports[1]},
              "serializers": ["json", "msgpack"]},
         ]}]}
 
@@ -193,15 +201,15 @@ def ensure_crossbar(repo: Path) -> Path:
     return crossbar
 
 
-def crossbar_router(repo: Path, workdir: Path) -> RouterProcess:
+def crossbar_router(repo: Path, workdir: Path, ports: Ports = DEFAULT_PORTS) -> RouterProcess:
     """``crossbar start`` with a generated node configuration, logging at warn."""
     crossbar = ensure_crossbar(repo)
     cbdir = workdir / ".crossbar"
     cbdir.mkdir(exist_ok=True)
-    (cbdir / "config.json").write_text(json.dumps(crossbar_config(), indent=2))
+    (cbdir / "config.json").write_text(json.dumps(crossbar_config(ports), indent=2))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     argv = [str(crossbar), "start", "--cbdir", str(cbdir), "--loglevel", "warn"]
-    return RouterProcess("crossbar", argv, workdir, env, workdir / "crossbar.log")
+    return RouterProcess("crossbar", argv, workdir, env, workdir / "crossbar.log", ports)
 
 
 def crossbar_versions(repo: Path) -> dict[str, str]:

@@ -5,6 +5,11 @@ wildcard) and, for shared registrations, to one callee chosen by the
 registration's invocation policy. The dealer answers the caller at once when
 a callee leaves, when a call times out (``wamp.error.timeout``) and when a
 call is canceled (modes ``skip``, ``kill``, ``killnowait``).
+
+CALL and YIELD arrive as :class:`~nova_ws.router.wire.CallIn` and
+:class:`~nova_ws.router.wire.YieldIn` (Autobahn's ``Call`` and ``Yield`` are
+turned into those), and INVOCATION and RESULT leave as lists
+(``Peer.send_wire``), built exactly as Autobahn's ``marshal`` builds them.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from autobahn.wamp import message
 
 from nova_ws.router.authz import CALL, REGISTER
 from nova_ws.router.urimap import EXACT, MATCH_POLICIES, UriMap
+from nova_ws.router.wire import INVOCATION, RESULT, CallIn, YieldIn
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -156,8 +162,10 @@ class Dealer:
 
     # -- call ------------------------------------------------------------------
 
-    def call(self, caller: Peer, msg: message.Call) -> None:
+    def call(self, caller: Peer, msg: CallIn | message.Call) -> None:
         """Handle CALL: authorize, route, invoke."""
+        if not isinstance(msg, CallIn):
+            msg = CallIn.from_message(msg)
         procedure, request = msg.procedure, msg.request
         rule = caller.permissions.rule(procedure)
         if rule is None or CALL not in rule.actions:
@@ -177,35 +185,41 @@ class Dealer:
         timeout = (msg.timeout or 0) / 1000.0 or self._call_timeout
         if timeout > 0:
             pending.timer = self._clock.callLater(timeout, self._timed_out, pending)
-        disclose = rule.disclose
-        callee.send(message.Invocation(
-            invocation, reg.id, args=msg.args, kwargs=msg.kwargs, payload=msg.payload,
-            receive_progress=progress or None,
-            caller=caller.session_id if disclose else None,
-            caller_authid=caller.authid if disclose else None,
-            caller_authrole=caller.authrole if disclose else None,
-            procedure=procedure if reg.match != EXACT else None,
-            enc_algo=msg.enc_algo, enc_key=msg.enc_key, enc_serializer=msg.enc_serializer,
-        ))
+        # the details in the order Autobahn's Invocation.marshal writes them
+        details: dict[str, Any] = {}
+        if progress:
+            details["receive_progress"] = True
+        if rule.disclose:
+            details["caller"] = caller.session_id
+            if caller.authid is not None:
+                details["caller_authid"] = caller.authid
+            if caller.authrole is not None:
+                details["caller_authrole"] = caller.authrole
+        if reg.match != EXACT:
+            details["procedure"] = procedure
+        if msg.enc:
+            details.update(msg.enc)
+        callee.send_wire([INVOCATION, invocation, reg.id, details, *msg.tail])
 
-    def yield_(self, callee: Peer, msg: message.Yield) -> None:
+    def yield_(self, callee: Peer, msg: YieldIn | message.Yield) -> None:
         """Handle YIELD: forward a (progressive) result to the caller."""
+        if not isinstance(msg, YieldIn):
+            msg = YieldIn.from_message(msg)
         pending = self._by_invocation.get((callee.session_id, msg.request))
         if pending is None:
             return  # answered already: canceled or timed out
         if msg.progress:
             if pending.progress and not pending.canceling:
-                pending.caller.send(message.Result(
-                    pending.request, args=msg.args, kwargs=msg.kwargs, payload=msg.payload,
-                    progress=True, enc_algo=msg.enc_algo, enc_key=msg.enc_key,
-                    enc_serializer=msg.enc_serializer))
+                details = {"progress": True}
+                if msg.enc:
+                    details.update(msg.enc)
+                pending.caller.send_wire([RESULT, pending.request, details, *msg.tail])
             return
         self._finish(pending)
         if pending.canceling:
             return _error(pending.caller, _CALL, pending.request, CANCELED, "call was canceled")
-        pending.caller.send(message.Result(
-            pending.request, args=msg.args, kwargs=msg.kwargs, payload=msg.payload,
-            enc_algo=msg.enc_algo, enc_key=msg.enc_key, enc_serializer=msg.enc_serializer))
+        pending.caller.send_wire([RESULT, pending.request, dict(msg.enc) if msg.enc else {},
+                                  *msg.tail])
 
     def invocation_error(self, callee: Peer, msg: message.Error) -> None:
         """Handle ERROR for an INVOCATION: forward it to the caller."""

@@ -19,6 +19,7 @@ from zope.interface import implementer
 from nova_ws.router.auth.interfaces import IInternalCaller
 from nova_ws.router.authz import Rule, SessionPermissions
 from nova_ws.router.peer import PeerFeatures
+from nova_ws.router.wire import INVOCATION, RESULT, YieldIn
 
 if TYPE_CHECKING:
     from nova_ws.router.realm import Realm
@@ -72,17 +73,23 @@ class InternalPeer:
 
     # -- Peer ---------------------------------------------------------------
 
+    def send_wire(self, wire: list[Any]) -> None:
+        """Receive an INVOCATION or RESULT the dealer built as a list."""
+        kind, request = wire[0], wire[1]
+        if kind == INVOCATION:
+            args, kwargs = _app_payload(wire[4:])
+            self._invoke(request, wire[2], args, kwargs)
+        elif kind == RESULT and not wire[2].get("progress"):
+            d = self._calls.pop(request, None)
+            if d is not None:
+                args, _ = _app_payload(wire[3:])
+                d.callback(args[0] if args else None)
+
     def send(self, msg: Any) -> None:
-        """Receive a message the dealer routes to the router's peer."""
-        if isinstance(msg, message.Invocation):
-            self._invoke(msg)
-        elif isinstance(msg, message.Registered):
+        """Receive a message the dealer routes to the router's peer (REGISTERED, ERROR)."""
+        if isinstance(msg, message.Registered):
             handler = self._registering.pop(msg.request)
             self._handlers[msg.registration] = handler
-        elif isinstance(msg, message.Result):
-            d = self._calls.pop(msg.request, None)
-            if d is not None:
-                d.callback(msg.args[0] if msg.args else None)
         elif isinstance(msg, message.Error):
             self._registering.pop(msg.request, None)
             d = self._calls.pop(msg.request, None)
@@ -92,24 +99,25 @@ class InternalPeer:
                 log.error("router peer got error {error}: {args}", error=msg.error,
                           args=msg.args)
 
-    def _invoke(self, msg: message.Invocation) -> None:
-        handler = self._handlers[msg.registration]
-        d = maybeDeferred(handler, *(msg.args or []), **(msg.kwargs or {}))
+    def _invoke(self, request: int, registration: int, args: list[Any],
+                kwargs: dict[str, Any]) -> None:
+        handler = self._handlers[registration]
+        d = maybeDeferred(handler, *args, **kwargs)
         dealer = self.realm.dealer
 
         def done(result: Any) -> None:
-            dealer.yield_(self, message.Yield(msg.request, args=[result]))
+            dealer.yield_(self, YieldIn(request, None, [[result]]))
 
         def failed(failure: Any) -> None:
             if failure.check(ApplicationError):
                 err = failure.value
                 dealer.invocation_error(self, message.Error(
-                    message.Invocation.MESSAGE_TYPE, msg.request, err.error,
+                    message.Invocation.MESSAGE_TYPE, request, err.error,
                     args=list(err.args) or None, kwargs=err.kwargs or None))
             else:
                 log.failure("meta procedure failed", failure)
                 dealer.invocation_error(self, message.Error(
-                    message.Invocation.MESSAGE_TYPE, msg.request,
+                    message.Invocation.MESSAGE_TYPE, request,
                     "wamp.error.runtime_error", args=[str(failure.value)]))
 
         d.addCallbacks(done, failed)
@@ -128,3 +136,10 @@ class InternalCaller:
         if peer is None:
             return fail(ApplicationError("wamp.error.no_such_realm", realm))
         return peer.call(procedure, *args, **kwargs)
+
+
+def _app_payload(tail: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+    """``args`` and ``kwargs`` from the application payload part of a message."""
+    args = tail[0] if tail and type(tail[0]) is list else []
+    kwargs = tail[1] if len(tail) > 1 and type(tail[1]) is dict else {}
+    return args, kwargs

@@ -57,5 +57,8 @@ class Peer(Protocol):
     def send(self, msg: Any) -> None:
         """Deliver one WAMP message; never raises."""
 
+    def send_wire(self, wire: list[Any]) -> None:
+        """Deliver one WAMP message given as its list (INVOCATION, RESULT); never raises."""
+
     def kill(self, reason: str, text: str | None) -> None:
         """Close the session from the router side."""

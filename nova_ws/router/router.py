@@ -15,6 +15,7 @@ from nova_ws.router.authz import Authorizer, RolePolicy
 from nova_ws.router.internal import InternalCaller, InternalPeer
 from nova_ws.router.realm import Realm
 from nova_ws.router.session import RouterSession
+from nova_ws.router.wire import CallIn, YieldIn
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IReactorTime
@@ -89,6 +90,8 @@ class Router:
             message.Publish: partial(broker.publish, session),
             message.Subscribe: partial(broker.subscribe, session),
             message.Unsubscribe: partial(broker.unsubscribe, session),
+            CallIn: partial(dealer.call, session),
+            YieldIn: partial(dealer.yield_, session),
             message.Call: partial(dealer.call, session),
             message.Cancel: partial(dealer.cancel, session),
             message.Register: partial(dealer.register, session),

@@ -15,13 +15,14 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from autobahn.wamp import message
-from autobahn.wamp.exception import SerializationError, TransportLost
+from autobahn.wamp.exception import ProtocolError, SerializationError, TransportLost
 from twisted.internet.defer import maybeDeferred
 from twisted.logger import Logger
 
 from nova_ws.router.auth.interfaces import Accept, Challenge, Deny, HelloInfo, TransportInfo
 from nova_ws.router.authz import SessionPermissions
 from nova_ws.router.peer import PeerFeatures
+from nova_ws.router.wire import to_message
 
 if TYPE_CHECKING:
     from nova_ws.router.realm import Realm
@@ -100,6 +101,11 @@ class RouterSession:
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
+
+    @property
+    def joined(self) -> bool:
+        """True while the session is welcomed and has not begun to leave."""
+        return self._state == _JOINED
 
     def onMessage(self, msg: Any) -> None:
         """Dispatch one received message according to the session's state."""
@@ -276,3 +282,22 @@ class RouterSession:
         except (TransportLost, SerializationError) as exc:
             log.warn("session {sid}: could not send {msg}: {exc}", sid=self.session_id,
                      msg=type(msg).__name__, exc=exc)
+
+    def send_wire(self, wire: list[Any]) -> None:
+        """Send a message given as its list (INVOCATION, RESULT); drops it when gone.
+
+        The router's transports serialize the list as it is; any other
+        transport gets the message as Autobahn's object.
+        """
+        transport = self._transport
+        if transport is None:
+            return
+        try:
+            send_wire = getattr(transport, "send_wire", None)
+            if send_wire is not None:
+                send_wire(wire)
+            else:
+                transport.send(to_message(wire))
+        except (TransportLost, SerializationError, ProtocolError) as exc:
+            log.warn("session {sid}: could not send message type {kind}: {exc}",
+                     sid=self.session_id, kind=wire[0], exc=exc)

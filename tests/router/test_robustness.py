@@ -16,12 +16,16 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from autobahn.wamp import message
+from autobahn.wamp.exception import InvalidUriError
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.router.rawclient import HELLO_ANON, RawSocketClient, WebSocketClient
+from tests.router.wamp_strategies import raw_calls, raw_yields
 
 ROOT = Path(__file__).resolve().parents[2]
 CONF = """
@@ -181,7 +185,7 @@ opts = st.one_of(st.just({}), st.dictionaries(
     st.sampled_from(["match", "acknowledge", "exclude_me", "receive_progress", "timeout",
                      "invoke", "progress", "mode", "exclude", "eligible"]),
     junk, max_size=3))
-message = st.one_of(
+messages = st.one_of(
     st.just(HELLO_ANON),
     st.tuples(st.just(1), uri, st.just({"roles": {"caller": {}}})).map(list),
     st.tuples(st.just(32), ident, opts, uri).map(list),                # SUBSCRIBE
@@ -200,7 +204,7 @@ message = st.one_of(
 
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(message, min_size=1, max_size=12), st.booleans())
+@given(st.lists(messages, min_size=1, max_size=12), st.booleans())
 def test_random_message_sequences(router_process: RouterProcess, msgs: list[object],
                                   websocket: bool) -> None:
     """For any message sequence, the router answers or aborts that session, and lives on."""
@@ -238,3 +242,164 @@ def test_garbage_frames(router_process: RouterProcess, payload: bytes, joined: b
         c.close()
     router_process.alive_and_serving()
     assert router_process.tracebacks() == []
+
+
+# -- the CALL/YIELD fast path on a live router -------------------------------------------
+
+def _joined_callee(router_process: RouterProcess, websocket: bool = False) -> Any:
+    """A client that is joined and has registered ``com.echo``."""
+    c = (WebSocketClient(router_process.ports["websocket"]) if websocket
+         else RawSocketClient(router_process.ports["rawsocket"]))
+    c.send(HELLO_ANON)
+    assert c.recv()[0] == 2
+    c.send([64, 1, {}, "com.echo"])
+    assert c.recv()[0] == 65
+    return c
+
+
+@pytest.mark.parametrize("bad,reason", [
+    ([48, -1, {}, "com.echo"], "wamp.error.protocol_violation"),
+    ([48, 2**53 + 1, {}, "com.echo"], "wamp.error.protocol_violation"),
+    ([48, 1, {"timeout": -5}, "com.echo"], "wamp.error.protocol_violation"),
+    ([48, 1, {"receive_progress": "yes"}, "com.echo"], "wamp.error.protocol_violation"),
+    ([48, 1, {}, "com..echo"], "wamp.error.invalid_uri"),
+    ([48, 1, {}, 7], "wamp.error.invalid_uri"),
+    ([48, 1, {}, "com.echo", {"not": "a list"}], "wamp.error.protocol_violation"),
+    ([48, 1, {}, "com.echo", [], ["not a dict"]], "wamp.error.protocol_violation"),
+    ([48, 1, []], "wamp.error.protocol_violation"),
+    ([70, 1, {"progress": 1}], "wamp.error.protocol_violation"),
+    ([70, "1", {}], "wamp.error.protocol_violation"),
+    ([70, 1, {}, "not a list"], "wamp.error.protocol_violation"),
+    ([70, 1, {}, [], 5], "wamp.error.protocol_violation"),
+])
+@pytest.mark.parametrize("websocket", [False, True])
+def test_malformed_call_or_yield_aborts(router_process: RouterProcess, bad: list[Any],
+                                        reason: str, websocket: bool) -> None:
+    """When a joined session sends a malformed CALL or YIELD, it is aborted with the reason."""
+    c = _joined_callee(router_process, websocket)
+    c.send(bad)
+    assert _abort_reason(c.drain()) == reason
+    router_process.alive_and_serving()
+    assert router_process.tracebacks() == []
+
+
+def _json_roundtrip(raw: list[Any]) -> list[Any] | None:
+    """*raw* as the router gets it from a JSON client (None if JSON cannot carry it)."""
+    try:
+        out: list[Any] = json.loads(json.dumps(raw))
+        return out
+    except (TypeError, ValueError):
+        return None
+
+
+def _reference(parse: Any, raw: list[Any]) -> Any:
+    try:
+        return parse(raw)
+    except InvalidUriError:
+        return "wamp.error.invalid_uri"
+    except Exception:
+        return "wamp.error.protocol_violation"
+
+
+VALID_URIS = {"com.a", "com.a.b", "x", "nova.compute.h1.spawn", "com.ü"}
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw_calls(), st.booleans())
+def test_random_calls_routed_or_refused_as_autobahn_would(router_process: RouterProcess,
+                                                          raw: list[Any],
+                                                          websocket: bool) -> None:
+    """For any CALL, the callee gets Autobahn's INVOCATION, or the caller Autobahn's refusal."""
+    if len(raw) > 3 and raw[3] in VALID_URIS:
+        raw[3] = "com.echo"
+    sent = _json_roundtrip(raw)
+    assume(sent is not None)
+    assert sent is not None  # for the type checker
+    expected = _reference(message.Call.parse, sent)
+    assume(isinstance(expected, str) or not expected.procedure.startswith("wamp."))
+    c = _joined_callee(router_process, websocket)
+    try:
+        c.send(sent)
+        if isinstance(expected, str):
+            assert _abort_reason(c.drain()) == expected
+        elif expected.procedure != "com.echo":
+            assert c.recv()[:5] == [8, 48, expected.request, {}, "wamp.error.no_such_procedure"]
+        else:
+            invocation = c.recv()
+            assert invocation[0] == 68
+            assert invocation[4:] == message.Invocation(
+                1, 1, args=expected.args, kwargs=expected.kwargs).marshal()[4:]
+            c.send([70, invocation[1], {}, ["done"]])
+            assert c.recv() == [50, expected.request, {}, ["done"]]
+    finally:
+        c.close()
+    router_process.alive_and_serving()
+    assert router_process.tracebacks() == []
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw_yields(), st.booleans())
+def test_random_yields_routed_or_refused_as_autobahn_would(router_process: RouterProcess,
+                                                           raw: list[Any],
+                                                           websocket: bool) -> None:
+    """For any YIELD, the caller gets Autobahn's RESULT, or the callee Autobahn's refusal."""
+    c = _joined_callee(router_process, websocket)
+    try:
+        c.send([48, 5, {}, "com.echo", [1]])
+        invocation = c.recv()
+        if raw[1:2] and isinstance(raw[1], int) and 0 <= raw[1] <= 2**53:
+            raw[1] = invocation[1]
+        sent = _json_roundtrip(raw)
+        assume(sent is not None)
+        assert sent is not None  # for the type checker
+        expected = _reference(message.Yield.parse, sent)
+        c.send(sent)
+        if isinstance(expected, str):
+            assert _abort_reason(c.drain()) == expected
+        elif expected.request != invocation[1]:
+            c.send([70, invocation[1], {}])  # an unknown invocation is ignored
+            assert c.recv() == [50, 5, {}]
+        elif expected.progress:
+            c.send([70, invocation[1], {}])  # progress the caller did not ask for is dropped
+            assert c.recv() == [50, 5, {}]
+        else:
+            assert c.recv() == message.Result(5, args=expected.args,
+                                              kwargs=expected.kwargs).marshal()
+    finally:
+        c.close()
+    router_process.alive_and_serving()
+    assert router_process.tracebacks() == []
+
+
+# -- plain WebSocket frames mixed with those Autobahn handles ------------------------------
+
+def test_frames_for_autobahn_between_plain_frames(router_process: RouterProcess) -> None:
+    """When ping and fragmented frames sit between plain ones, all are handled in order."""
+    c = _joined_callee(router_process, websocket=True)
+
+    def frame(payload: bytes, opcode: int = 1, fin: bool = True) -> bytes:
+        head = bytes([(0x80 if fin else 0) | opcode, 0x80 | len(payload)])
+        return head + b"\x00\x00\x00\x00" + payload  # the zero mask leaves payloads as they are
+
+    session_count = b'[48,%d,{},"wamp.session.count"]'
+    burst = (frame(session_count % 1) + frame(b"ping!", opcode=9)
+             + frame((session_count % 2)[:10], fin=False)
+             + frame((session_count % 2)[10:], opcode=0)
+             + frame(session_count % 3))
+    c.sock.sendall(burst)  # one write: the router reads the burst at once, or nearly
+    opcode, payload = c.recv_frame()
+    assert opcode == 1 and json.loads(payload)[:2] == [50, 1]
+    assert c.recv_frame() == (10, b"ping!")
+    assert json.loads(c.recv_frame()[1])[:2] == [50, 2]
+    assert json.loads(c.recv_frame()[1])[:2] == [50, 3]
+    c.close()
+
+
+def test_invalid_utf8_text_fails_the_connection(router_process: RouterProcess) -> None:
+    """When a text frame is not UTF-8, Autobahn drops the connection before any WAMP reply."""
+    c = _joined_callee(router_process, websocket=True)
+    c.send_frame(b'[48,1,{},"com.echo",["\xff"]]')
+    assert c.drain() == []
+    router_process.alive_and_serving()
