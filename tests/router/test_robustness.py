@@ -57,7 +57,8 @@ class RouterProcess:
         pattern = re.compile(r"nova-router: (\w+) on \w+://[\d.]+:(\d+)")
         while len(ports) < 2:
             if self.proc.poll() is not None:
-                raise AssertionError(f"router exited: {self.proc.stderr.read()!r}")
+                err = self.proc.stderr.read() if self.proc.stderr else b""
+                raise AssertionError(f"router exited: {err!r}")
             if self.log.exists():
                 for m in pattern.finditer(self.log.read_text()):
                     ports[m.group(1)] = int(m.group(2))
