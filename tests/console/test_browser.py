@@ -433,3 +433,33 @@ async def test_serial_page_pipes_bytes(site_factory: Any, tab: Tab, tmp_path: Pa
     finally:
         await echo.stopListening()
 
+
+
+@pytest_twisted.ensureDeferred
+async def test_framed_console_tells_its_page_why_it_closed(
+    site_factory: Any, guest: GuestConsole, tab: Tab
+) -> None:
+    """When a console shown in another page's frame is closed by the proxy, that page
+    gets a message with the reason (the dashboard shows it)."""
+    from twisted.internet import reactor
+
+    rig = site_factory("novnc")
+    token, _ = rig.validator.issue_for(port=guest.port, instance_uuid="i-1")
+    embedding = f"""<!DOCTYPE html><title>dashboard</title>
+        <iframe src="{console_url(rig, token)}" width="500" height="300"></iframe>
+        <script>
+        window.heard = [];
+        window.addEventListener('message', (e) => window.heard.push({{origin: e.origin,
+                                                                      data: e.data}}));
+        </script>"""
+    other: Any = reactor.listenTCP(0, Site(_Page(embedding)), interface="127.0.0.1")
+    try:
+        await tab.call("goto", f"http://127.0.0.1:{other.getHost().port}/")
+        await eventually(lambda: rig.factory.metrics.open_sessions == 1, "the console opened")
+        assert rig.factory.close_sessions(instance_uuid="i-1", reason="instance stopped") == 1
+        await tab.call("wait_for_function", "() => window.heard.length > 0")
+        heard = await tab.call("evaluate", "window.heard")
+    finally:
+        await other.stopListening()
+    assert heard == [{"origin": rig.base, "data": {
+        "type": "nova-console-closed", "reason": "instance stopped", "code": 4005}}]

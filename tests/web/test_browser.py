@@ -298,6 +298,18 @@ async def test_people_watch_their_servers_live_and_use_the_console(
     assert "/vnc_lite.html?path=%3Ftoken%3D" in link
     assert link != await demo.call("get_attribute", "#console-frame", "src")  # its own token
 
+    # a close the instance events do not explain (a revocation, an idle timeout):
+    # the framed console tells the panel why, and Reconnect opens a fresh one
+    proxy = cloud.service.getServiceNamed("nova-novncproxy").factory
+    assert proxy.close_sessions(instance_uuid=web1, reason="console access revoked") == 1
+    await demo.call("wait_for_selector", "#console-status[data-state=closed]")
+    assert await demo.call("text_content", "#console-status") == \
+        "Console closed: console access revoked"
+    await demo.call("click", "#console-reconnect")
+    await demo.call("wait_for_selector", "#console-status[data-state=open]")
+    frame = await demo.run(lambda: demo.page.query_selector("#console-frame").content_frame())
+    await demo.run(frame.wait_for_selector, "html[data-state=connected]")
+
     # (4) delete web-1 from its page: the console closes and says why
     await demo.call("click", "#server-actions button[data-action=delete]")
     await demo.call("wait_for_selector", "#confirm[open]")

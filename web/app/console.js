@@ -1,8 +1,9 @@
 // A server's console in the page: the proxy's own page (noVNC, spice-html5,
 // xterm.js) in a frame, with a fresh token for every connection. The frame
 // is the proxy's origin, so the console's WebSocket carries the proxy's own
-// Origin; the frame shows why a console closed, and so does this panel, from
-// the instance events (deleted, stopped, suspended end consoles).
+// Origin; the frame shows why a console closed and tells this panel
+// (postMessage), which also learns it from the instance events (deleted,
+// stopped, suspended end consoles).
 
 import { announce, fill, h } from './dom.js';
 import { consoleEnded } from './states.js';
@@ -59,12 +60,24 @@ export class ConsolePanel {
             }
         };
         this.ctx.store.addEventListener('change', this._onChange);
+        // the framed console page says why it closed (idle, token expired, revoked...)
+        this._onMessage = (event) => {
+            const frame = this.frame;
+            if (!frame || event.source !== frame.contentWindow
+                    || event.origin !== new URL(frame.src).origin
+                    || event.data?.type !== 'nova-console-closed') {
+                return;
+            }
+            this._closed(String(event.data.reason || 'the connection closed'));
+        };
+        window.addEventListener('message', this._onMessage);
         this.connect();
     }
 
     unmount() {
         this.generation += 1;
         this.ctx.store.removeEventListener('change', this._onChange);
+        window.removeEventListener('message', this._onMessage);
         this.stage?.replaceChildren();
     }
 

@@ -137,6 +137,13 @@ export class Viewer {
             return;  // the security failure's message stays
         }
         const reason = this.closed?.reason;
+        if (window.parent !== window) {
+            // a page that embeds the console (the dashboard) learns why it closed;
+            // the reason is the proxy's public close reason, nothing secret
+            window.parent.postMessage({
+                type: 'nova-console-closed', reason: reason || '', code: this.closed?.code ?? null,
+            }, '*');
+        }
         if (reason) {
             this.ui.status(`Console closed: ${reason}`, clean ? 'disconnected' : 'failed');
         } else if (clean) {
