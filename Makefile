@@ -91,6 +91,8 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy nova_ws twisted/plugins/nova_ws_services.py
 
-bench: venv
+bench: venv deps-console deps-web
 	$(PY) bench/router.py
 	$(PY) bench/boot.py
+	$(PY) bench/console.py
+	$(PY) bench/api.py
