@@ -113,6 +113,7 @@ class ConductorManager:
         self.caller = caller
         self.compute = ComputeAPI(caller)
         self.publish = publish
+        self._service_states: dict[tuple[str, str], str] = {}
         self.max_attempts = max_attempts
         self.service_down_time = service_down_time
         self.builds: dict[str, Deferred[None]] = {}
@@ -172,6 +173,25 @@ class ConductorManager:
         """Every service with its computed up/down state."""
         rows = await self.db.run(services.list_services)
         return [self._service_view(r) for r in rows]
+
+    async def watch_services(self) -> list[dict[str, Any]]:
+        """Publish every service whose up/down state changed since the last look.
+
+        A service that stays connected but stops reporting goes down without
+        any update to announce it; the conductor looks periodically, so the
+        dashboard and the scheduler hear it. The first look only records.
+        Returns the views published.
+        """
+        views = await self.service_list()
+        changed = []
+        for view in views:
+            key = (view["host"], view["binary"])
+            before = self._service_states.get(key)
+            self._service_states[key] = view["state"]
+            if before is not None and before != view["state"]:
+                changed.append(view)
+                self.publish("nova.event.service", view)
+        return changed
 
     def _service_view(self, row: services.Service) -> dict[str, Any]:
         now = datetime.now(UTC)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.application.internet import TimerService
 from twisted.application.service import MultiService
+from twisted.internet.defer import ensureDeferred
+from twisted.logger import Logger
 
 from nova_ws.conductor.host_guard import GUARDED, HostGuard
 from nova_ws.conductor.manager import ConductorManager
@@ -13,6 +16,8 @@ from nova_ws.config import NovaConfig
 from nova_ws.db.engine import Database, database_service
 from nova_ws.wamp.client import Procedure, ServiceClient
 from nova_ws.wamp.heartbeat import Heartbeat
+
+log = Logger()
 
 
 class ConductorService(MultiService):
@@ -28,10 +33,18 @@ class ConductorService(MultiService):
         self.manager = ConductorManager(db, self.client, self.client.publish,
                                         max_attempts=config.filter_scheduler.max_attempts,
                                         service_down_time=config.default.service_down_time)
+        watch = TimerService(max(1.0, config.default.service_down_time / 4), self._watch)
+        watch.clock = reactor
+        watch.setServiceParent(self)
         Heartbeat(ConductorAPI(self.client), "nova-conductor", config.default.host,
                   "conductor", config.default.default_availability_zone,
                   config.default.report_interval, reactor,
                   joined=self.client.when_joined).setServiceParent(self)
+
+    def _watch(self) -> Any:
+        d = ensureDeferred(self.manager.watch_services())
+        d.addErrback(lambda f: log.failure("watching services' up/down state failed", f))
+        return d
 
     def _procedures(self) -> dict[str, Procedure]:
         guard = HostGuard(self.db)
