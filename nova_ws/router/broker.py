@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from autobahn.wamp import message
 
 from nova_ws.router.authz import PUBLISH, SUBSCRIBE
-from nova_ws.router.urimap import EXACT, MATCH_POLICIES, UriMap
+from nova_ws.router.urimap import EXACT, MATCH_POLICIES, UriMap, UriMapError, check_pattern
 
 if TYPE_CHECKING:
     from nova_ws.router.peer import Peer
@@ -67,6 +67,11 @@ class Broker:
         if match not in MATCH_POLICIES:
             return _error(session, message.Subscribe.MESSAGE_TYPE, msg.request, INVALID_URI,
                           f"unknown match policy '{match}'")
+        try:
+            check_pattern(msg.topic, match)
+        except UriMapError as exc:
+            return _error(session, message.Subscribe.MESSAGE_TYPE, msg.request, INVALID_URI,
+                          str(exc))
         sub = self.subscriptions.get(msg.topic, match)
         created = sub is None
         if sub is None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from autobahn.wamp import message
 
 from nova_ws.router.authz import CALL, REGISTER
-from nova_ws.router.urimap import EXACT, MATCH_POLICIES, UriMap
+from nova_ws.router.urimap import EXACT, MATCH_POLICIES, UriMap, UriMapError, check_pattern
 from nova_ws.router.wire import INVOCATION, RESULT, CallIn, YieldIn
 
 if TYPE_CHECKING:
@@ -122,6 +122,10 @@ class Dealer:
         if match not in MATCH_POLICIES or invoke not in INVOKE_POLICIES:
             return _error(session, _REGISTER, msg.request, INVALID_ARGUMENT,
                           f"unknown match '{match}' or invoke policy '{invoke}'")
+        try:
+            check_pattern(uri, match)
+        except UriMapError as exc:
+            return _error(session, _REGISTER, msg.request, "wamp.error.invalid_uri", str(exc))
         reg = self.registrations.get(uri, match)
         if reg is not None:
             if session in reg.callees or invoke == "single" or reg.invoke != invoke:

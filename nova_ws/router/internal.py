@@ -7,6 +7,7 @@ has one code path for everything. It is never listed as a session.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -102,8 +103,15 @@ class InternalPeer:
     def _invoke(self, request: int, registration: int, args: list[Any],
                 kwargs: dict[str, Any]) -> None:
         handler = self._handlers[registration]
-        d = maybeDeferred(handler, *args, **kwargs)
         dealer = self.realm.dealer
+        try:
+            inspect.signature(handler).bind(*args, **kwargs)
+        except TypeError as exc:  # the caller's arguments do not fit: its mistake, not ours
+            dealer.invocation_error(self, message.Error(
+                message.Invocation.MESSAGE_TYPE, request, "wamp.error.invalid_argument",
+                args=[str(exc)]))
+            return
+        d = maybeDeferred(handler, *args, **kwargs)
 
         def done(result: Any) -> None:
             dealer.yield_(self, YieldIn(request, None, [[result]]))

@@ -407,3 +407,22 @@ def test_invalid_utf8_text_fails_the_connection(router_process: RouterProcess) -
     c.send_frame(b'[48,1,{},"com.echo",["\xff"]]')
     assert c.drain() == []
     router_process.alive_and_serving()
+
+
+def test_empty_uris_and_wrong_meta_arguments_are_errors(router_process: RouterProcess) -> None:
+    """When a session subscribes or registers '' with a match policy that cannot take it,
+    or calls a meta procedure with arguments it does not take, it gets a WAMP ERROR,
+    stays joined, and the router logs no traceback."""
+    c = RawSocketClient(router_process.ports["rawsocket"])
+    c.send(HELLO_ANON)
+    assert c.recv()[0] == 2
+    c.send([32, 1, {}, ""])  # SUBSCRIBE '' (exact)
+    assert c.recv()[:5] == [8, 32, 1, {}, "wamp.error.invalid_uri"]
+    c.send([64, 2, {"match": "wildcard"}, ""])  # REGISTER '' (wildcard)
+    assert c.recv()[:5] == [8, 64, 2, {}, "wamp.error.invalid_uri"]
+    c.send([48, 3, {}, "wamp.session.count", [["member"], "extra"]])
+    assert c.recv()[:5] == [8, 48, 3, {}, "wamp.error.invalid_argument"]
+    c.send([48, 4, {}, "wamp.session.count"])
+    assert c.recv()[:2] == [50, 4]
+    c.close()
+    assert router_process.tracebacks() == []
