@@ -6,7 +6,8 @@ nothing is buffered before them, ``write_now`` and ``write_parts`` hand the
 bytes straight to the socket (``send``/``sendmsg``) and give Twisted only
 what the kernel did not take, so order, backpressure (producers are paused
 as the buffer grows) and error handling stay Twisted's. TLS and other
-transports always take the ordinary path.
+transports always take the ordinary path. The router (every frame it
+writes) and the console proxy (every chunk either way) both write this way.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def _idle(transport: Any) -> bool:
     try:
         return (isinstance(transport, tcp.Connection) and transport.TLS is False
                 and transport.connected and not transport.disconnecting
+                and not transport._writeDisconnected
                 and not transport.dataBuffer and not transport._tempDataBuffer
                 and not transport._aborting)
     except AttributeError:

@@ -32,11 +32,11 @@ from autobahn.twisted.websocket import WampWebSocketServerFactory, WampWebSocket
 from autobahn.wamp.exception import InvalidUriError, SerializationError, TransportLost
 from autobahn.wamp.message import Event
 from autobahn.websocket.types import ConnectionDeny
-from twisted.internet import tcp
 from twisted.internet.interfaces import IPushProducer
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from nova_ws.netio import write_now
 from nova_ws.router.auth.interfaces import TransportInfo
 from nova_ws.router.serializers import make_serializers
 from nova_ws.router.wire import decode
@@ -66,28 +66,6 @@ def websocket_frame(payload: bytes, is_binary: bool) -> bytes:
     if n < 65536:
         return _WS_MEDIUM(opcode, 126, n) + payload
     return _WS_LONG(opcode, 127, n) + payload
-
-
-def write_now(transport: Any, data: bytes) -> None:
-    """Write *data* to *transport*: straight to its socket when nothing waits before it.
-
-    When the transport is a plain TCP or Unix connection (itself, not a
-    wrapper such as TLS that forwards attributes to one) whose write buffer is
-    empty, the bytes go to the socket at once (``writeSomeData``); whatever the
-    kernel does not take, and everything for TLS or other transports or while
-    earlier bytes are still buffered, goes through ``transport.write``, so
-    order, backpressure and error handling stay Twisted's.
-    """
-    if (isinstance(transport, tcp.Connection) and not transport.TLS and transport.connected
-            and not transport.dataBuffer and not transport._tempDataBuffer
-            and not transport._writeDisconnected and not transport._aborting):
-        sent = transport.writeSomeData(data)
-        if type(sent) is int and sent > 0:
-            if sent >= len(data):
-                return
-            data = data[sent:]
-        # 0 bytes taken, or the connection is lost: Twisted's buffer finds out and closes it
-    transport.write(data)
 
 
 class Outbox:
