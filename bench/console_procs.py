@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from procstat import cpu_seconds, descendants
+from toolvenv import ensure_tool
 
 HOST = "127.0.0.1"
 WEBSOCKIFY_REQUIREMENTS = ("websockify==0.13.0",)
@@ -224,21 +225,7 @@ def websockify_venv(repo: Path) -> Path:
 
 def ensure_websockify(repo: Path) -> Path:
     """Create websockify's virtualenv unless it is there already; its ``websockify``."""
-    venv = websockify_venv(repo)
-    stamp, command = venv / ".bench-requirements", venv / "bin" / "websockify"
-    wanted = "\n".join(WEBSOCKIFY_REQUIREMENTS)
-    if command.exists() and stamp.exists() and stamp.read_text() == wanted:
-        return command
-    print(f"installing {' '.join(WEBSOCKIFY_REQUIREMENTS)} into {venv} ...", file=sys.stderr)
-    if not (venv / "bin" / "python").exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = str(venv / "bin" / "python")
-    done = subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                           *WEBSOCKIFY_REQUIREMENTS], stdout=sys.stderr)
-    if done.returncode != 0 or not command.exists():
-        raise ProcessFailed(f"pip could not install {WEBSOCKIFY_REQUIREMENTS} into {venv}")
-    stamp.write_text(wanted)
-    return command
+    return ensure_tool(websockify_venv(repo), WEBSOCKIFY_REQUIREMENTS, "websockify", ProcessFailed)
 
 
 def websockify(repo: Path, workdir: Path, ports: dict[str, int], consoles: int) -> Process:

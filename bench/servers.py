@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from procstat import cpu_seconds, descendants
+from toolvenv import ensure_tool
 
 HOST, WEBSOCKET_PORT, RAWSOCKET_PORT, REALM = "127.0.0.1", 8080, 8081, "nova"
 # numpy<2: the bjdata wheel Autobahn imports is built against NumPy 1.x.
@@ -184,21 +185,7 @@ def crossbar_venv(repo: Path) -> Path:
 
 def ensure_crossbar(repo: Path) -> Path:
     """Create Crossbar's virtualenv unless it is there already; its ``crossbar``."""
-    venv = crossbar_venv(repo)
-    stamp, crossbar = venv / ".bench-requirements", venv / "bin" / "crossbar"
-    wanted = "\n".join(CROSSBAR_REQUIREMENTS)
-    if crossbar.exists() and stamp.exists() and stamp.read_text() == wanted:
-        return crossbar
-    print(f"installing {' '.join(CROSSBAR_REQUIREMENTS)} into {venv} ...", file=sys.stderr)
-    if not (venv / "bin" / "python").exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = str(venv / "bin" / "python")
-    done = subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                           *CROSSBAR_REQUIREMENTS], stdout=sys.stderr)
-    if done.returncode != 0:
-        raise RouterFailed(f"pip could not install {CROSSBAR_REQUIREMENTS} into {venv}")
-    stamp.write_text(wanted)
-    return crossbar
+    return ensure_tool(crossbar_venv(repo), CROSSBAR_REQUIREMENTS, "crossbar", RouterFailed)
 
 
 def crossbar_router(repo: Path, workdir: Path, ports: Ports = DEFAULT_PORTS) -> RouterProcess:
