@@ -14,17 +14,19 @@ from __future__ import annotations
 import uuid as uuidlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from autobahn.wamp.exception import ApplicationError
 from sqlalchemy.orm import Session
 from twisted.internet.defer import Deferred, DeferredLock, ensureDeferred
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from nova_ws.compute import states
 from nova_ws.compute.rpcapi import ComputeAPI
 from nova_ws.conductor import rpcapi
+from nova_ws.conductor.node_events import NodeEvents
 from nova_ws.db.engine import Database
 from nova_ws.db.queries import actions, compute_nodes, instances, server_groups, services
 
@@ -108,11 +110,18 @@ class ConductorManager:
     """Writes for compute hosts; orchestrates builds and actions."""
 
     def __init__(self, db: Database, caller: Any, publish: Callable[..., None],
-                 max_attempts: int = 3, service_down_time: float = 60.0) -> None:
+                 max_attempts: int = 3, service_down_time: float = 60.0,
+                 clock: IReactorTime | None = None) -> None:
         self.db = db
         self.caller = caller
         self.compute = ComputeAPI(caller)
         self.publish = publish
+        if clock is None:
+            from twisted.internet import reactor
+
+            clock = cast(IReactorTime, reactor)
+        #: hypervisor usage, pushed after claims, releases and hosts' reports
+        self.nodes = NodeEvents(db, publish, clock)
         self._service_states: dict[tuple[str, str], str] = {}
         self.max_attempts = max_attempts
         self.service_down_time = service_down_time
@@ -203,13 +212,14 @@ class ConductorManager:
 
     async def compute_node_update(self, host: str, resources: dict[str, Any]) -> None:
         """Record a host's totals; usage is driven by the scheduler's claims."""
-        await self.db.run(lambda s: compute_nodes.upsert_compute_node(
+        node = await self.db.run(lambda s: compute_nodes.upsert_compute_node(
             s, host=host, hypervisor_hostname=resources.get("hypervisor_hostname") or host,
             vcpus=int(resources["vcpus"]), memory_mb=int(resources["memory_mb"]),
             local_gb=int(resources["local_gb"]),
             hypervisor_type=str(resources.get("hypervisor_type", "fake")),
             hypervisor_version=int(resources.get("hypervisor_version", 0)),
             cpu_info={"arch": resources.get("cpu_arch", "x86_64")}))
+        self.nodes.changed(node.uuid)
 
     async def instance_update(self, uuid: str, updates: dict[str, Any],
                               expected_task_state: list[str | None] | None = None
@@ -309,7 +319,9 @@ class ConductorManager:
             await self.db.run(compute_nodes.release, dest["node"], vcpus=spec["vcpus"],
                               memory_mb=spec["memory_mb"],
                               disk_gb=spec["root_gb"] + spec["ephemeral_gb"])
+            self.nodes.changed(dest["node"])
             raise DeletedWhileBuilding(uuid)
+        self.nodes.changed(dest["node"])  # the scheduler's claim
         return dest
 
     async def _build(self, uuid: str, request_id: str) -> None:
@@ -351,6 +363,7 @@ class ConductorManager:
                 await self.db.run(compute_nodes.release, dest["node"], vcpus=inst.vcpus,
                                   memory_mb=inst.memory_mb,
                                   disk_gb=inst.root_gb + inst.ephemeral_gb)
+                self.nodes.changed(dest["node"])
                 tried.append(dest["host"])
                 await self.db.run(_update, uuid, {"task_state": states.SCHEDULING,
                                                   "host": None, "node": None}, None)
@@ -444,6 +457,7 @@ class ConductorManager:
             return instances.get_instance(session, inst.uuid, include_deleted=True)
 
         done = await self.db.run(finish)
+        self.nodes.changed(inst.node)
         view = instance_view(done)
         self._announce(view)
         return view

@@ -32,7 +32,8 @@ class ConductorService(MultiService):
         self.client.setServiceParent(self)
         self.manager = ConductorManager(db, self.client, self.client.publish,
                                         max_attempts=config.filter_scheduler.max_attempts,
-                                        service_down_time=config.default.service_down_time)
+                                        service_down_time=config.default.service_down_time,
+                                        clock=reactor)
         watch = TimerService(max(1.0, config.default.service_down_time / 4), self._watch)
         watch.clock = reactor
         watch.setServiceParent(self)
@@ -51,3 +52,8 @@ class ConductorService(MultiService):
         return {uri: (Procedure(guard.wrap(uri, handler), invoke="roundrobin", details=True)
                       if uri in GUARDED else Procedure(handler, invoke="roundrobin"))
                 for uri, handler in self.manager.procedures().items()}
+
+    def stopService(self) -> Any:
+        """Stop, dropping hypervisor events not yet published."""
+        self.manager.nodes.stop()
+        return super().stopService()

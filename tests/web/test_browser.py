@@ -25,6 +25,7 @@ import pytest_twisted
 import treq
 from PIL import Image
 
+from nova_ws.compute.drivers.fake.rfb.screen import CTRL_ALT_DEL_LINE
 from nova_ws.testing.allinone import AllInOne, identity_token, start_allinone
 from tests.console.test_browser import CANVAS_RGB, Chromium, eventually
 
@@ -277,6 +278,12 @@ async def test_people_watch_their_servers_live_and_use_the_console(
     await canvas_matches(demo, frame, guest)
     shot = await save_canvas(demo, frame, tmp_path / "4-console-typed.png")
     assert Image.open(shot).convert("RGB").tobytes() == guest.framebuffer.rgb_bytes()
+    # Ctrl-Alt-Del, which no keyboard can type into a page, from the panel's button
+    await demo.call("wait_for_selector", "#console-cad:enabled")
+    await demo.call("click", "#console-cad")
+    await eventually(lambda: CTRL_ALT_DEL_LINE in guest.console_output(),
+                     "the guest got Ctrl-Alt-Del")
+    await canvas_matches(demo, frame, guest)
 
     # the other console types: serial works, SPICE is not there (the fake guest has none);
     # back to VNC with a fresh token (tokens are single-use)
@@ -389,19 +396,46 @@ async def test_admin_sees_services_and_hypervisors_change_live(
     assert code == 200, body
     await admin.shot(tmp_path / "2-services.png")
 
+    # hypervisors: listed once, then every change is pushed (no listing again)
+    listings: list[str] = []
+    await admin.run(admin.page.on, "request", lambda r: listings.append(r.url)
+                    if "/os-hypervisors" in r.url else None)
     await admin.call("click", "#nav [data-section=hypervisors]")
     await admin.call("wait_for_selector", "#hypervisors tr[data-guests='0']")
+    await admin.call("wait_for_selector", "#hypervisors tr[data-state=up][data-status=enabled]")
+    assert len(listings) == 1, listings
     code, images = await rest.request("GET", "/image/v2/images")
     code, body = await rest.request("POST", "/compute/v2.1/servers", {"server": {
         "name": "busy", "flavorRef": "1", "imageRef": images["images"][0]["id"],
         "networks": "none"}})
     assert code == 202, body
+    busy = body["server"]["id"]
     await admin.call("wait_for_selector", "#hypervisors tr[data-guests='1']")
     meters = await admin.call("eval_on_selector_all", "#hypervisors meter",
                               "ms => ms.map(m => m.value)")
     assert len(meters) == 3 and all(v > 0 for v in meters)  # RAM, vCPUs, disk in use
     await admin.call("wait_for_selector", "#guests-chart canvas")
     await admin.shot(tmp_path / "3-hypervisors.png")
+    code, body = await rest.request("PUT", f"/compute/v2.1/os-services/{compute}",
+                                    {"status": "disabled", "disabled_reason": "drain"})
+    assert code == 200, body
+    await admin.call("wait_for_selector", "#hypervisors tr[data-state=up][data-status=disabled]")
+    code, body = await rest.request("DELETE", f"/compute/v2.1/servers/{busy}")
+    assert code == 204, body
+    await admin.call("wait_for_selector", "#hypervisors tr[data-guests='0']")
+    meters = await admin.call("eval_on_selector_all", "#hypervisors meter",
+                              "ms => ms.map(m => m.value)")
+    assert meters == [0, 0, 0]
+    assert len(listings) == 1, listings  # all of it was pushed
+    code, body = await rest.request("PUT", f"/compute/v2.1/os-services/{compute}",
+                                    {"status": "enabled"})
+    assert code == 200, body
+    await admin.call("wait_for_selector", "#hypervisors tr[data-state=up][data-status=enabled]")
+    code, body = await rest.request("POST", "/compute/v2.1/servers", {"server": {
+        "name": "busy", "flavorRef": "1", "imageRef": images["images"][0]["id"],
+        "networks": "none"}})
+    assert code == 202, body
+    await admin.call("wait_for_selector", "#hypervisors tr[data-guests='1']")
     assert await admin.call("evaluate", "() => window.sameDocument") is True
 
     # a reload keeps the session (this tab's storage); logging out ends the token

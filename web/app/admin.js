@@ -145,27 +145,30 @@ export class HypervisorsView {
         this.ctx = ctx;
         // samples kept for the session: [{time, counts: {host: n}}]
         ctx.guestHistory ??= [];
+        this.nodes = new Map();  // id -> hypervisor (the API's detail row, updated by events)
         this.unsubscribe = [];
-        this.pending = null;
     }
 
     mount(container) {
         this.body = h('tbody');
         this.chartBox = h('div', { className: 'chart', id: 'guests-chart', role: 'img', 'aria-label': 'Guests per host over time' });
         fill(container, h('h1', {}, 'Hypervisors'),
+            h('p', { className: 'note' }, 'Use and guests change here as the cloud places and removes servers.'),
             h('div', { className: 'table-wrap' }, h('table', { id: 'hypervisors' },
                 h('caption', { className: 'visually-hidden' }, 'Hypervisors and their use'),
                 h('thead', {}, h('tr', {}, ['Host', 'State', 'Guests', 'Use'].map((c) => h('th', { scope: 'col' }, c)))),
                 this.body)),
             h('h2', {}, 'Guests per host'), this.chartBox);
         const live = this.ctx.live;
-        const soon = () => this._soon();
+        // the conductor pushes each node's usage after claims and releases,
+        // and each compute service's state: the page lists only once (and
+        // after a reconnect, for what it may have missed)
         this.unsubscribe = [
-            live.subscribe('nova.project.', soon, { match: 'prefix' }),
-            live.subscribe('nova.event.service', soon),
+            live.subscribe('nova.event.hypervisor', ([view]) => this._node(view)),
+            live.subscribe('nova.event.service', ([view]) => this._service(view)),
         ];
-        this._onReady = soon;
-        live.addEventListener('ready', soon);
+        this._onReady = () => this.load();
+        live.addEventListener('ready', this._onReady);
         this._resize = new ResizeObserver(() => this.chart?.setSize(this._size()));
         this._resize.observe(this.chartBox);
         this.load();
@@ -175,14 +178,7 @@ export class HypervisorsView {
         this.unsubscribe.forEach((u) => u());
         this.ctx.live.removeEventListener('ready', this._onReady);
         this._resize.disconnect();
-        window.clearTimeout(this.pending);
         this.chart?.destroy();
-    }
-
-    /** Many events come in bursts (a boot is several): list once after a burst. */
-    _soon() {
-        window.clearTimeout(this.pending);
-        this.pending = window.setTimeout(() => this.load(), 200);
     }
 
     async load() {
@@ -193,8 +189,39 @@ export class HypervisorsView {
             showError(`Cannot list hypervisors: ${error.message}`);
             return;
         }
-        const nodes = answer.hypervisors;
-        fill(this.body, nodes.map((n) => h('tr', { 'data-host': n.hypervisor_hostname, 'data-guests': n.running_vms },
+        this.nodes = new Map(answer.hypervisors.map((n) => [n.id, { ...n, host: n.service?.host }]));
+        this._render();
+    }
+
+    _node(view) {
+        const known = this.nodes.get(view.id);
+        // a node not listed yet is up and enabled until its service says otherwise
+        this.nodes.set(view.id, { state: 'up', status: 'enabled', ...known, ...view });
+        this._render();
+    }
+
+    _service(view) {
+        if (view.binary !== 'nova-compute') {
+            return;
+        }
+        let changed = false;
+        for (const node of this.nodes.values()) {
+            if (node.host === view.host) {
+                node.state = view.forced_down ? 'down' : view.state;
+                node.status = view.disabled ? 'disabled' : 'enabled';
+                changed = true;
+            }
+        }
+        if (changed) {
+            this._render();
+        }
+    }
+
+    _render() {
+        const nodes = [...this.nodes.values()].sort((a, b) => a.hypervisor_hostname.localeCompare(b.hypervisor_hostname));
+        fill(this.body, nodes.map((n) => h('tr', {
+            'data-host': n.hypervisor_hostname, 'data-guests': n.running_vms, 'data-state': n.state, 'data-status': n.status,
+        },
             h('th', { scope: 'row' }, n.hypervisor_hostname),
             h('td', { 'data-label': 'State' }, h('span', { className: `state state-${n.state}` }, `${n.state}, ${n.status}`)),
             h('td', { 'data-label': 'Guests', 'data-col': 'guests' }, String(n.running_vms)),
