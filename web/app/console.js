@@ -43,6 +43,11 @@ export class ConsolePanel {
         }, 'Full screen');
         this.shareButton = h('button', { type: 'button', id: 'console-share', onclick: () => this.share() },
             'View-only link');
+        // Ctrl+Alt+Del cannot be typed (the operating system takes it): the
+        // framed noVNC page sends it when asked, once it is connected
+        this.cadButton = h('button', {
+            type: 'button', id: 'console-cad', disabled: true, onclick: () => this.sendCtrlAltDel(),
+        }, 'Send Ctrl-Alt-Del');
         this.shareBox = h('div', { className: 'share', hidden: true });
         this.stage = h('div', { className: 'console-stage' });
         const types = h('div', { className: 'segmented', role: 'radiogroup', 'aria-label': 'Console type' },
@@ -52,7 +57,8 @@ export class ConsolePanel {
                     onchange: () => { this.type = type; this.connect(); },
                 }), label)));
         fill(container,
-            h('div', { className: 'toolbar' }, types, this.reconnectButton, this.fullscreenButton, this.shareButton),
+            h('div', { className: 'toolbar' }, types, this.reconnectButton, this.cadButton, this.fullscreenButton,
+                this.shareButton),
             this.status, this.shareBox, this.stage);
         this._onChange = (event) => {
             if (event.detail.id === this.serverId) {
@@ -60,15 +66,19 @@ export class ConsolePanel {
             }
         };
         this.ctx.store.addEventListener('change', this._onChange);
-        // the framed console page says why it closed (idle, token expired, revoked...)
+        // the framed console page says when it is connected, and why it
+        // closed (idle, token expired, revoked...)
         this._onMessage = (event) => {
             const frame = this.frame;
             if (!frame || event.source !== frame.contentWindow
-                    || event.origin !== new URL(frame.src).origin
-                    || event.data?.type !== 'nova-console-closed') {
+                    || event.origin !== new URL(frame.src).origin) {
                 return;
             }
-            this._closed(String(event.data.reason || 'the connection closed'));
+            if (event.data?.type === 'nova-console-connected') {
+                this.cadButton.disabled = frame.dataset.type !== 'novnc' || Boolean(event.data.viewOnly);
+            } else if (event.data?.type === 'nova-console-closed') {
+                this._closed(String(event.data.reason || 'the connection closed'));
+            }
         };
         window.addEventListener('message', this._onMessage);
         this.connect();
@@ -92,6 +102,7 @@ export class ConsolePanel {
         const server = this.ctx.store.get(this.serverId);
         this.stage.replaceChildren();
         this.frame = null;
+        this.cadButton.disabled = true;
         if (!server && !this.ctx.store.loaded) {
             this._say('Loading…', 'connecting');  // the page was opened at this address
             this.ctx.store.addEventListener('loaded', () => {
@@ -158,10 +169,22 @@ export class ConsolePanel {
         }
     }
 
+    /** Ask the framed console to send Ctrl+Alt+Del to the guest. */
+    sendCtrlAltDel() {
+        const frame = this.frame;
+        if (!frame || this.cadButton.disabled) {
+            return;
+        }
+        frame.contentWindow.postMessage({ type: 'nova-console-command', command: 'ctrl-alt-del' },
+            new URL(frame.src).origin);
+        announce('Ctrl-Alt-Del sent');
+    }
+
     _closed(reason) {
         if (this.status.dataset.state === 'closed') {
             return;
         }
+        this.cadButton.disabled = true;
         this.generation += 1;
         this._say(`Console closed: ${reason}`, 'closed');
         announce(`Console closed: ${reason}`);

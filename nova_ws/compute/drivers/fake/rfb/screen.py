@@ -24,7 +24,13 @@ POWER_STATES: tuple[PowerState, ...] = get_args(PowerState)
 KEY_BACKSPACE = 0xFF08
 KEY_RETURN = 0xFF0D
 KEY_KP_ENTER = 0xFF8D
+KEY_DELETE = 0xFFFF
+KEY_KP_DELETE = 0xFF9F
+CONTROL_KEYS = frozenset({0xFFE3, 0xFFE4})  # Control_L, Control_R
+ALT_KEYS = frozenset({0xFFE9, 0xFFEA, 0xFE03})  # Alt_L, Alt_R, ISO_Level3_Shift (AltGr)
 PROMPT = "$ "
+#: what the console logs when it gets Ctrl+Alt+Delete (a real guest would reboot)
+CTRL_ALT_DEL_LINE = "[ctrl-alt-del] the system is going down for reboot NOW"
 
 
 class Attr(IntEnum):
@@ -74,6 +80,7 @@ class Screen:
         self._input = ""
         self._max_input = max_input
         self._power_state: PowerState = "running"
+        self._held: set[int] = set()  # modifier keys held down
 
     @property
     def power_state(self) -> PowerState:
@@ -110,10 +117,22 @@ class Screen:
 
         Only key presses of a running guest count. Printable Latin-1 keysyms
         append their character, BackSpace deletes the last one, Return (or
-        keypad Enter) logs ``$ <text>`` and starts an empty prompt.
+        keypad Enter) logs ``$ <text>`` and starts an empty prompt. Delete
+        with Control and Alt held logs ``CTRL_ALT_DEL_LINE`` (the fake guest
+        does not reboot: the line shows that the keys arrived together).
         """
+        if keysym in CONTROL_KEYS or keysym in ALT_KEYS:
+            if down:
+                self._held.add(keysym)
+            else:
+                self._held.discard(keysym)
+            return False
         if not down or self._power_state != "running":
             return False
+        if keysym in (KEY_DELETE, KEY_KP_DELETE) and self._held & CONTROL_KEYS \
+                and self._held & ALT_KEYS:
+            self._log.append(CTRL_ALT_DEL_LINE)
+            return True
         if keysym in (KEY_RETURN, KEY_KP_ENTER):
             self._log.append(PROMPT + self._input)
             self._input = ""

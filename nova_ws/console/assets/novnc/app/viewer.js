@@ -7,6 +7,9 @@
 //   encrypt      wss instead of ws (default: wss when the page is https)
 //   password     the VNC password (else the page asks when the guest wants one)
 //   view_only, shared, scale/resize, show_dot
+// Framed, the page tells its parent when it connects and why it closed
+// (postMessage: nova-console-connected, nova-console-closed) and takes
+// {type: 'nova-console-command', command: 'ctrl-alt-del' | 'focus'} from it.
 // The Content-Security-Policy of these pages only lets them connect to their
 // own origin, whatever host/port say.
 
@@ -62,6 +65,19 @@ export class Viewer {
         document.addEventListener('securitypolicyviolation', (event) => {
             if (event.effectiveDirective === 'connect-src' && (this.rfb || this.opening)) {
                 this._blocked(event.blockedURI);
+            }
+        });
+        // A page that embeds the console (the dashboard) may ask for what the
+        // console's own buttons do; only the embedding window is heard.
+        window.addEventListener('message', (event) => {
+            if (window.parent === window || event.source !== window.parent
+                    || event.data?.type !== 'nova-console-command') {
+                return;
+            }
+            if (event.data.command === 'ctrl-alt-del') {
+                this.sendCtrlAltDel();
+            } else if (event.data.command === 'focus') {
+                this.rfb?.focus();
             }
         });
     }
@@ -129,6 +145,14 @@ export class Viewer {
         const name = this.desktopName ? ` to ${this.desktopName}` : '';
         this.ui.status(`Connected${name}`, 'connected');
         this.rfb.focus();
+        this._tellParent({ type: 'nova-console-connected', viewOnly: this.rfb.viewOnly });
+    }
+
+    /** Tell an embedding page (the dashboard) what happened; nothing secret is said. */
+    _tellParent(message) {
+        if (window.parent !== window) {
+            window.parent.postMessage(message, '*');
+        }
     }
 
     _disconnected(clean) {
@@ -137,13 +161,8 @@ export class Viewer {
             return;  // the security failure's message stays
         }
         const reason = this.closed?.reason;
-        if (window.parent !== window) {
-            // a page that embeds the console (the dashboard) learns why it closed;
-            // the reason is the proxy's public close reason, nothing secret
-            window.parent.postMessage({
-                type: 'nova-console-closed', reason: reason || '', code: this.closed?.code ?? null,
-            }, '*');
-        }
+        // the reason is the proxy's public close reason
+        this._tellParent({ type: 'nova-console-closed', reason: reason || '', code: this.closed?.code ?? null });
         if (reason) {
             this.ui.status(`Console closed: ${reason}`, clean ? 'disconnected' : 'failed');
         } else if (clean) {

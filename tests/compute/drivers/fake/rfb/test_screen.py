@@ -7,7 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nova_ws.compute.drivers.fake.rfb.screen import (
+    CTRL_ALT_DEL_LINE,
     KEY_BACKSPACE,
+    KEY_DELETE,
     KEY_KP_ENTER,
     KEY_RETURN,
     Attr,
@@ -63,6 +65,28 @@ def test_key_releases_and_unknown_keys_change_nothing() -> None:
     assert not screen.key(0xFFE1)  # Shift_L
     assert not screen.key(0xFFBE)  # F1
     assert screen.input == ""
+
+
+CONTROL_L, ALT_L, ALT_R = 0xFFE3, 0xFFE9, 0xFFEA
+
+
+def test_ctrl_alt_del_is_logged_only_with_both_modifiers_held() -> None:
+    """When Delete comes with Control and Alt held (as noVNC sends it), the guest logs it."""
+    screen = Screen("vm", 60, 5)
+    assert not screen.key(KEY_DELETE)  # Delete alone: nothing
+    screen.key(CONTROL_L)
+    assert not screen.key(KEY_DELETE)  # Control+Delete: nothing
+    screen.key(ALT_R)
+    assert screen.key(KEY_DELETE)
+    assert screen.log_lines == (CTRL_ALT_DEL_LINE,)
+    for keysym in (KEY_DELETE, ALT_R, CONTROL_L):  # released in reverse order
+        screen.key(keysym, down=False)
+    assert not screen.key(KEY_DELETE)  # the modifiers are up again
+    screen.key(ALT_L)
+    screen.key(CONTROL_L)
+    screen.set_power_state("paused")
+    assert not screen.key(KEY_DELETE)  # a paused guest takes no keys
+    assert screen.log_lines == (CTRL_ALT_DEL_LINE,)
 
 
 def test_cursor_follows_the_input() -> None:
