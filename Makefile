@@ -17,6 +17,9 @@
 # deps-web: the dashboard's browser libraries (autobahn-browser, uPlot):
 # `npm ci` in web/, once per change of its package.json or package-lock.json.
 # nova-api serves them as they are (no build step).
+#
+# dist: a wheel that carries the dashboard and the console pages with their
+# npm packages (setup.py copies them in), so an installed nova_ws serves them.
 
 PYTHON ?= python3
 VENV := .venv
@@ -27,7 +30,7 @@ CONSOLE_JS := nova_ws/console/assets
 WEB_JS := web
 DEBIAN_PACKAGES := libvirt-dev pkg-config gcc python3-dev qemu-system-x86 chromium
 
-.PHONY: venv deps-debian deps-node deps-console deps-web test run lint bench
+.PHONY: venv deps-debian deps-node deps-console deps-web test run lint bench dist
 
 venv: deps-debian $(STAMP)
 
@@ -90,6 +93,10 @@ run: venv deps-console deps-web
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy nova_ws twisted/plugins/nova_ws_services.py
+
+# dist: a wheel in dist/ with the browser files (setup.py copies them in).
+dist: venv deps-console deps-web
+	$(PY) -m pip wheel --no-deps --no-build-isolation -w dist .
 
 bench: venv deps-console deps-web
 	$(PY) bench/router.py

@@ -36,8 +36,17 @@ from twisted.web.resource import IResource, Resource
 from nova_ws.config import NovaConfig
 from nova_ws.console.site import CONTENT_TYPES, ConsolePages, StaticFile
 
-#: The dashboard's sources (``web/`` at the repository's root).
-WEB = Path(__file__).resolve().parents[2] / "web"
+
+def _web_root() -> Path:
+    """Where the dashboard's files are: in the package when installed from a
+    wheel (``nova_ws/_web``, see setup.py), else ``web/`` in the checkout."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "_web"
+    return installed if (installed / "index.html").is_file() else package.parent / "web"
+
+
+#: The dashboard's files (``web/``, or its copy in an installed wheel).
+WEB = _web_root()
 
 #: Where each URL prefix's files are; the longest prefix wins.
 PAGES = ConsolePages(
