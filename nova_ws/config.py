@@ -336,6 +336,19 @@ class WsgiSection:
 
 
 @dataclass(frozen=True)
+class DashboardSection:
+    """
+    C{[dashboard]}: the browser dashboard that nova-api serves at C{/}.
+
+    C{router_url} is the router's WebSocket URL as browsers reach it (a
+    public name, a TLS front end): empty means C{[wamp] url}, which is how
+    the services reach it and may be a loopback or RawSocket address.
+    """
+
+    router_url: str = option("")
+
+
+@dataclass(frozen=True)
 class CaSection:
     """
     C{[ca]}: nova-cert, the certificate authority (Nova's C{[crypto]} layout).
@@ -427,6 +440,7 @@ class NovaConfig:
     consoleauth: ConsoleAuthSection = field(default_factory=ConsoleAuthSection)
     quota: QuotaSection = field(default_factory=QuotaSection)
     wsgi: WsgiSection = field(default_factory=WsgiSection)
+    dashboard: DashboardSection = field(default_factory=DashboardSection)
     ca: CaSection = field(default_factory=CaSection)
     router_ticket: Mapping[str, TicketPrincipal] = field(default_factory=_empty)
     router_wampcra: Mapping[str, CraPrincipal] = field(default_factory=_empty)
@@ -569,6 +583,7 @@ _OPTION_SECTIONS: Mapping[str, str] = {
     "consoleauth": "consoleauth",
     "quota": "quota",
     "wsgi": "wsgi",
+    "dashboard": "dashboard",
     "ca": "ca",
 }
 

@@ -95,8 +95,12 @@ class DashboardSettings:
 
     @classmethod
     def from_config(cls, config: NovaConfig) -> DashboardSettings:
-        """The settings that nova.conf's ``[wamp]`` and console proxies' URLs give."""
-        url = config.wamp.url
+        """The settings that nova.conf's ``[dashboard]``, ``[wamp]`` and console proxies' URLs give.
+
+        The router's URL is ``[dashboard] router_url`` (what browsers reach),
+        else ``[wamp] url`` when that is a WebSocket.
+        """
+        url = config.dashboard.router_url or config.wamp.url
         router = url if urlsplit(url).scheme.lower() in ("ws", "wss") else ""
         bases = (config.vnc.novncproxy_base_url, config.spice.html5proxy_base_url,
                  config.serial_console.base_url)

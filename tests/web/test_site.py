@@ -132,5 +132,11 @@ base_url = wss://[::1]:6083/
     settings = DashboardSettings.from_config(raw)
     assert settings.document()["router"]["url"] is None
     assert "connect-src 'self';" in settings.content_security_policy()
+    # services use RawSocket on loopback; browsers reach the router by its public name
+    public = parse_config("[wamp]\nurl = tcp://127.0.0.1:8081\n"
+                          "[dashboard]\nrouter_url = wss://cloud.example/ws\n", "<test>")
+    settings = DashboardSettings.from_config(public)
+    assert settings.document()["router"]["url"] == "wss://cloud.example/ws"
+    assert "connect-src 'self' wss://cloud.example/ws;" in settings.content_security_policy()
     assert origin_of("javascript:alert(1)") is None
     assert origin_of("http://[bad") is None
