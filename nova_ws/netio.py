@@ -21,11 +21,11 @@ from twisted.internet import tcp
 def _idle(transport: Any) -> bool:
     """Whether ``transport`` is a plain TCP/Unix connection with nothing waiting to go."""
     try:
-        return (isinstance(transport, tcp.Connection) and transport.TLS is False
-                and transport.connected and not transport.disconnecting
-                and not transport._writeDisconnected
-                and not transport.dataBuffer and not transport._tempDataBuffer
-                and not transport._aborting)
+        return bool(isinstance(transport, tcp.Connection) and transport.TLS is False
+                    and transport.connected and not transport.disconnecting
+                    and not transport._writeDisconnected
+                    and not transport.dataBuffer and not transport._tempDataBuffer
+                    and not transport._aborting)
     except AttributeError:
         return False
 

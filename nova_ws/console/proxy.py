@@ -255,7 +255,7 @@ class ConsoleProxyProtocol(WebSocketServerProtocol):
         for transport in (guest_transport, self.transport):
             # bigger reads: fewer reactor turns per MB each way (memory: 2 x this per console)
             if isinstance(getattr(transport, "bufferSize", None), int):
-                transport.bufferSize = READ_SIZE
+                transport.bufferSize = READ_SIZE  # type: ignore[union-attr]
         guest_transport.registerProducer(_Valve(self.transport, browser_paused), True)
         self._browser.registerProducer(_Valve(guest_transport, guest_paused), True)
         connected = getattr(self._shim, "guest_connected", None)

@@ -82,12 +82,13 @@ async def identity_token(api: str, user: str, password: str, project: str
     import json
 
     import treq
+    from twisted.web.http_headers import Headers
 
     body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
         "name": user, "domain": {"name": "Default"}, "password": password}}},
         "scope": {"project": {"name": project, "domain": {"name": "Default"}}}}}
     response = await treq.post(f"{api}/identity/v3/auth/tokens", json.dumps(body).encode(),
-                               headers={"Content-Type": ["application/json"]})
+                               headers=Headers({b"Content-Type": [b"application/json"]}))
     if response.code != 201:
         raise AssertionError(f"login failed ({response.code}): {await response.text()}")
     return (str(response.headers.getRawHeaders("X-Subject-Token")[0]),

@@ -111,7 +111,7 @@ async def start_cloud(tmp: Path, n_hosts: int, fail_hosts: dict[str, str] | None
                                        driver=FakeDriver(reactor, host=host, fail_on=fail_on)))
     auth = (ConsoleAuthService(wired(configs["nova-consoleauth"]), reactor, db=conductor.db)
             if consoleauth else None)
-    services = (conductor, scheduler, *computes, *([auth] if auth else []))
+    services: tuple[Any, ...] = (conductor, scheduler, *computes, *([auth] if auth else []))
     for service in services:
         service.startService()
     for service in services:

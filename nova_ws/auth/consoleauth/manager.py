@@ -66,7 +66,7 @@ def revocation_reason(view: dict[str, Any]) -> str | None:
     The reasons match those the conductor revokes with before an action
     (``instance deleted``, ``instance stopped``...), whichever comes first.
     """
-    return _REASONS.get(view.get("task_state")) or _REASONS.get(view.get("vm_state"))
+    return _REASONS.get(str(view.get("task_state"))) or _REASONS.get(str(view.get("vm_state")))
 
 
 class ConsoleAuthManager:
