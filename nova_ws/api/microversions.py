@@ -3,7 +3,7 @@
 Clients send ``OpenStack-API-Version: compute 2.37`` (or the legacy
 ``X-OpenStack-Nova-API-Version: 2.37``), ``latest``, or nothing (2.1). A
 version outside ``MIN_VERSION..MAX_VERSION`` is refused with 406, as Nova
-does. Pure logic: nothing here touches Twisted.
+does; one that is not a version at all with 400. Pure logic: nothing here touches Twisted.
 """
 
 from __future__ import annotations
@@ -18,6 +18,14 @@ _VERSION = re.compile(r"^(\d+)\.(\d+)$")
 
 class InvalidVersion(ValueError):
     """A version header that cannot be parsed or is out of range."""
+
+
+class MalformedVersion(InvalidVersion):
+    """A version that is not ``Major.Minor`` or ``latest`` (Nova answers 400)."""
+
+
+class UnsupportedVersion(InvalidVersion):
+    """A well-formed version outside the supported range (Nova answers 406)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -35,7 +43,8 @@ class Version:
             return cls(*MAX_VERSION)
         m = _VERSION.match(text)
         if not m:
-            raise InvalidVersion(f"Invalid API version request: {text!r}")
+            raise MalformedVersion(f"API Version String {text} is of invalid format. "
+                                   "Must be of format MajorNum.MinorNum.")
         return cls(int(m.group(1)), int(m.group(2)))
 
     def __str__(self) -> str:
@@ -54,7 +63,7 @@ def requested(openstack_header: str | None, legacy_header: str | None) -> Versio
         text = legacy_header
     version = Version(*MIN_VERSION) if text is None else Version.parse(text)
     if not Version(*MIN_VERSION) <= version <= Version(*MAX_VERSION):
-        raise InvalidVersion(f"Version {version} is not supported by the API. Minimum is "
+        raise UnsupportedVersion(f"Version {version} is not supported by the API. Minimum is "
                              f"{Version(*MIN_VERSION)} and maximum is {Version(*MAX_VERSION)}.")
     return version
 

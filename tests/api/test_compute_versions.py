@@ -61,12 +61,20 @@ async def test_microversion_negotiated(headers: dict[str, str], expected: str) -
     assert got.getRawHeaders("OpenStack-API-Version") == [expected]
 
 
-@pytest.mark.parametrize("value", ["compute 3.0", "compute 2.999", "compute abc"])
+@pytest.mark.parametrize("value", ["compute 3.0", "compute 2.999", "compute 1.0"])
 @pytest_twisted.ensureDeferred
 async def test_unsupported_microversion_is_406(value: str) -> None:
     """When a client asks for a version outside the range, it gets 406 in Nova's format."""
     code, body, _ = await _get(_client(), "/compute/v2.1/", OpenStack_API_Version=value)
     assert code == 406 and body["notAcceptable"]["code"] == 406
+
+
+@pytest.mark.parametrize("value", ["compute abc", "compute 2", "compute 2.1.1", "compute 2.x"])
+@pytest_twisted.ensureDeferred
+async def test_malformed_microversion_is_400(value: str) -> None:
+    """When the version is not Major.Minor at all, it is a bad request (400), as in Nova."""
+    code, body, _ = await _get(_client(), "/compute/v2.1/", OpenStack_API_Version=value)
+    assert code == 400 and "is of invalid format" in body["badRequest"]["message"]
 
 
 @pytest_twisted.ensureDeferred

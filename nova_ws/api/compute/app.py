@@ -32,6 +32,7 @@ from nova_ws.api.compute.server_groups import ServerGroups
 from nova_ws.api.compute.servers import Servers
 from nova_ws.api.compute.services import Services
 from nova_ws.api.errors import (
+    BadRequest,
     Fault,
     NotAcceptable,
     NotFound,
@@ -404,7 +405,9 @@ class ComputeApi:
             version = microversions.requested(
                 _header(request, b"OpenStack-API-Version"),
                 _header(request, b"X-OpenStack-Nova-API-Version"))
-        except microversions.InvalidVersion as exc:
+        except microversions.MalformedVersion as exc:
+            raise BadRequest(str(exc)) from exc
+        except microversions.UnsupportedVersion as exc:
             raise NotAcceptable(str(exc)) from exc
         for name, value in microversions.response_headers(version).items():
             request.setHeader(name, value)
