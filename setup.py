@@ -26,6 +26,7 @@ BROWSER_FILES = (
     ("web/node_modules/uplot/dist", "nova_ws/_web/node_modules/uplot/dist"),
     ("nova_ws/console/assets/novnc", "nova_ws/console/assets/novnc"),
     ("nova_ws/console/assets/serial", "nova_ws/console/assets/serial"),
+    ("nova_ws/console/assets/spice", "nova_ws/console/assets/spice"),
     *((f"nova_ws/console/assets/node_modules/{p}", f"nova_ws/console/assets/node_modules/{p}")
       for p in ("@novnc/novnc/core", "@novnc/novnc/vendor", "@spice-project/spice-html5",
                 "@xterm/xterm")),

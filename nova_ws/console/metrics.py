@@ -14,6 +14,8 @@ class ProxyMetrics:
     sessions by close reason. ``browser_reads_paused`` counts the times the
     guest's full write buffer paused reading from the browser, and
     ``guest_reads_paused`` the times the browser's paused reading from the guest.
+    ``channels_joined`` counts connections admitted as further channels of
+    an open console (SPICE), whose token was not validated again.
     """
 
     open_sessions: int = 0
@@ -22,6 +24,7 @@ class ProxyMetrics:
     bytes_to_browser: int = 0
     browser_reads_paused: int = 0
     guest_reads_paused: int = 0
+    channels_joined: int = 0
     refusals: Counter[str] = field(default_factory=Counter)
     closes: Counter[str] = field(default_factory=Counter)
 
@@ -34,6 +37,7 @@ class ProxyMetrics:
             "bytes_to_browser": self.bytes_to_browser,
             "browser_reads_paused": self.browser_reads_paused,
             "guest_reads_paused": self.guest_reads_paused,
+            "channels_joined": self.channels_joined,
             "refusals": dict(self.refusals),
             "closes": dict(self.closes),
         }

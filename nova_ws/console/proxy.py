@@ -20,6 +20,8 @@ connection. A connection's life:
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +30,7 @@ from typing import Any
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.endpoints import HostnameEndpoint, connectProtocol, wrapClientTLS
 from twisted.internet.interfaces import IDelayedCall, IPushProducer, IReactorTime
 from twisted.internet.protocol import Protocol, connectionDone
@@ -85,6 +87,16 @@ class ProxyConfig:
     wait (429). When the guest closes its end, the browser's closes
     ``guest_close_grace`` seconds later, unless a revocation (whose reason
     the browser should see) ends it first.
+
+    ``channels_per_console`` is how many WebSockets one console opens: 1 for
+    noVNC and serial; SPICE opens one per channel (main, display, inputs,
+    cursor, sound...), each with the same token. With more than 1, a token
+    that an open session of this proxy has already validated admits the
+    console's further channels without being validated (consumed) again, as
+    long as that session is open, not ending and the token not expired; a
+    token seen by no open session is validated as always. ``max_per_token``
+    then counts consoles: up to ``max_per_token * channels_per_console``
+    connections.
     """
 
     console_type: str
@@ -97,6 +109,7 @@ class ProxyConfig:
     failed_auth_limit: int | None = 10
     guest_close_grace: float = 1.0
     failed_auth_window: float = 60.0
+    channels_per_console: int = 1
 
 
 #: Opens the guest connection: (target, protocol) -> fires with the connected protocol.
@@ -156,6 +169,8 @@ class ConsoleProxyProtocol(WebSocketServerProtocol):
         self._last_activity = 0.0
         self._ending: tuple[int, str] | None = None
         self._finished = False
+        #: sha256 of the token this session came with (never the token itself)
+        self.token_digest: bytes | None = None
 
     @property
     def _browser(self) -> Any:
@@ -194,11 +209,17 @@ class ConsoleProxyProtocol(WebSocketServerProtocol):
                                  f"{limiter.retry_after(address):.0f} s", 429,
                                  "too many failed token checks")
         self.record = SessionRecord(peer=request.peer, opened_at=factory.clock.seconds())
-        validating = factory.validator.validate(token, factory.config.console_type)
+        self.token_digest = hashlib.sha256(token.encode("utf-8", "replace")).digest()
 
         def validated(target: ConsoleTarget) -> str | None:
             factory.admit(self, target)
             return subprotocol
+
+        joined = factory.open_console(self.token_digest)
+        if joined is not None:  # another channel of a console this token opened
+            factory.metrics.channels_joined += 1
+            return maybeDeferred(validated, joined)
+        validating = factory.validator.validate(token, factory.config.console_type)
 
         def refused(failure: Failure) -> Failure:
             if failure.check(ConnectionDeny):
@@ -473,12 +494,27 @@ class ConsoleProxyFactory(WebSocketServerFactory):
         log.info("console handshake refused ({status}): {reason}", status=status, reason=reason)
         return ConnectionDeny(status, reason)
 
+    def open_console(self, token_digest: bytes) -> ConsoleTarget | None:
+        """Where an open session that came with this token leads, when the
+        console may open more channels (``channels_per_console`` > 1)."""
+        if self.config.channels_per_console <= 1:
+            return None
+        now = self.clock.seconds()
+        for session in self.sessions:
+            target = session.target
+            if (target is not None and session._ending is None and not session._finished
+                    and session.state == session.STATE_OPEN and target.expires_at > now
+                    and hmac.compare_digest(session.token_digest or b"", token_digest)):
+                return target
+        return None
+
     def admit(self, session: ConsoleProxyProtocol, target: ConsoleTarget) -> None:
         """Take a validated session in, or raise the refusal when a cap is reached."""
         config = self.config
         per_token = sum(
             1 for s in self.sessions if s.target and s.target.token_id == target.token_id)
-        if config.max_per_token is not None and per_token >= config.max_per_token:
+        if config.max_per_token is not None and \
+                per_token >= config.max_per_token * config.channels_per_console:
             raise self.refuse("too many connections for this token", 429)
         per_user = sum(1 for s in self.sessions if s.target and s.target.user_id == target.user_id)
         if config.max_per_user is not None and per_user >= config.max_per_user:

@@ -55,6 +55,11 @@ def proxy_kind(config: NovaConfig, console_type: str) -> ProxyKind:
     raise ValueError(f"unknown console type {console_type!r}")
 
 
+#: WebSockets one console opens: spice-html5 one per SPICE channel (main,
+#: display, inputs, cursor, playback, record, and a few optional ones).
+CHANNELS_PER_CONSOLE = {"spice-html5": 8}
+
+
 def proxy_config(config: NovaConfig, console_type: str) -> ProxyConfig:
     """The ``ProxyConfig`` nova.conf describes for one console type."""
     c = config.console
@@ -65,7 +70,8 @@ def proxy_config(config: NovaConfig, console_type: str) -> ProxyConfig:
                                                require_origin=console_type != "serial"),
         idle_timeout=c.idle_timeout or None, max_per_token=c.max_per_token or None,
         max_per_user=c.max_per_user or None, failed_auth_limit=c.failed_auth_limit,
-        failed_auth_window=c.failed_auth_window)
+        failed_auth_window=c.failed_auth_window,
+        channels_per_console=CHANNELS_PER_CONSOLE.get(console_type, 1))
 
 
 class MetricsResource(Resource):

@@ -71,7 +71,9 @@ class ConsolePages:
     page served at ``/``; ``aliases`` maps other page names to files under
     the root mount. ``style_src`` and ``media_src`` are added to the
     Content-Security-Policy's ``'self'`` for clients that need more (inline
-    style attributes, ``blob:`` video).
+    style attributes, ``blob:`` video). ``overrides`` maps whole URL paths
+    to files served instead of the mounted ones (our fixes of a client's
+    module).
     """
 
     main: str
@@ -79,6 +81,7 @@ class ConsolePages:
     aliases: Mapping[str, str] = field(default_factory=dict)
     style_src: str = ""
     media_src: str = ""
+    overrides: Mapping[tuple[str, ...], Path] = field(default_factory=dict)
 
     def resolve(self, segments: Sequence[str]) -> Path | None:
         """The regular file that URL path ``segments`` name, or None (404)."""
@@ -89,6 +92,9 @@ class ConsolePages:
             segments = [self.aliases[segments[0]]]
         if not segments or not all(_safe_segment(s) for s in segments):
             return None
+        override = self.overrides.get(tuple(segments))
+        if override is not None:
+            return override if override.is_file() else None
         for prefix in sorted(self.mounts, key=len, reverse=True):
             if tuple(segments[: len(prefix)]) != prefix or len(segments) == len(prefix):
                 continue
@@ -129,12 +135,17 @@ def _pages(console_type: str) -> ConsolePages:
             aliases={"vnc_auto.html": "vnc_lite.html"},
         )
     if console_type == "spice-html5":
+        spice = NODE_MODULES / "@spice-project" / "spice-html5"
         return ConsolePages(
             main="spice_auto.html",
-            mounts={(): NODE_MODULES / "@spice-project" / "spice-html5"},
+            mounts={(): spice, ("upstream",): spice / "src"},
             # spice-html5 positions video streams with style attributes and
             # plays them from blob: URLs.
             style_src="'unsafe-inline'", media_src="blob:",
+            # its ticket.js drops the leading zero bytes of the encrypted
+            # ticket (about 1 link in 200), which the guest cannot decrypt;
+            # ours pads it, around spice-html5's own module (at /upstream/)
+            overrides={("src", "ticket.js"): ASSETS / "spice" / "ticket.js"},
         )
     if console_type == "serial":
         return ConsolePages(

@@ -196,6 +196,45 @@ async def test_per_token_cap(rig_factory: Any) -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_channels_of_an_open_console_share_its_token(rig_factory: Any) -> None:
+    """When a console opens several channels (SPICE), a used token admits them while it is open.
+
+    The token is gone from the validator after the first connection (used
+    up); further channels join the open console, up to the cap; once the
+    console ends (revoked), the token opens nothing. With one channel per
+    console (noVNC) a used token is refused at once.
+    """
+    origin = {"Origin": "http://127.0.0.1"}
+    for channels, second in ((2, "101 Switching Protocols"), (1, "401 invalid token")):
+        rig = rig_factory(channels_per_console=channels, max_per_token=1)
+        echo = listen_echo(rig.reactor)
+        token, target = rig.validator.issue_for(port=echo.getHost().port)
+        origin["Origin"] = f"http://127.0.0.1:{rig.port}"
+        browser = await open_browser(rig.reactor, rig.port, token)
+        rig.validator.revoke(token)  # used up, as a single-use token is
+        path = f"/websockify?token={token}"
+        line = await raw_handshake(rig.reactor, rig.port, path, origin)
+        assert line == f"HTTP/1.1 {second}"
+        if channels == 2:
+            assert rig.factory.metrics.channels_joined == 1
+            await until(rig.reactor, lambda rig=rig: len(rig.factory.sessions) == 1)
+            channel = await open_browser(rig.reactor, rig.port, token)  # stays open
+            assert rig.factory.metrics.channels_joined == 2
+            line = await raw_handshake(rig.reactor, rig.port, path, origin)
+            assert line.startswith("HTTP/1.1 429 too many connections for this token")
+            assert rig.factory.close_sessions(token_id=target.token_id) == 2
+            assert (await browser.closed)[0] == CloseCode.REVOKED
+            assert (await channel.closed)[0] == CloseCode.REVOKED
+            await until(rig.reactor, lambda rig=rig: not rig.factory.sessions)
+            line = await raw_handshake(rig.reactor, rig.port, path, origin)
+            assert line.startswith("HTTP/1.1 401 invalid token")
+        else:
+            browser.sendClose()
+            await browser.closed
+        await echo.stopListening()
+
+
+@pytest_twisted.ensureDeferred
 async def test_close_sessions_by_instance(rig_factory: Any) -> None:
     """When an instance's sessions are closed, its live session ends with that reason."""
     rig = rig_factory()
