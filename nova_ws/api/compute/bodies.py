@@ -7,6 +7,7 @@ metadata). Nothing a client sends may escape as another exception.
 
 from __future__ import annotations
 
+import re
 import uuid as uuidlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from nova_ws.api.errors import BadRequest, Forbidden
 from nova_ws.api.microversions import Version
 
-V2_19, V2_37 = Version(2, 19), Version(2, 37)
+V2_19, V2_37, V2_90, V2_94 = Version(2, 19), Version(2, 37), Version(2, 90), Version(2, 94)
 MAX_COUNT = 100
 MAX_METADATA_ITEMS = 128
 _CREATE_KEYS = frozenset({
@@ -85,6 +86,7 @@ class CreateServer:
     return_reservation_id: bool = False
     admin_pass: str | None = None
     description: str | None = None
+    hostname: str | None = None
 
 
 def _server(body: Any, key: str = "server") -> dict[str, Any]:
@@ -184,6 +186,10 @@ def create_server(body: Any, version: Version) -> CreateServer:
             raise BadRequest("Invalid input for field/attribute server. Additional "
                              "properties are not allowed ('description' was unexpected)")
         description = _description(server["description"])
+    hostname = _guest_hostname(server, version)
+    if hostname is not None and max_count > 1:
+        raise BadRequest("Unable to specify a hostname when creating multiple instances "
+                         "(max_count > 1)")
     reservation = server.get("return_reservation_id", False)
     if not isinstance(reservation, bool):
         reservation = str(reservation).lower() in ("1", "true", "yes", "on")
@@ -193,7 +199,25 @@ def create_server(body: Any, version: Version) -> CreateServer:
         availability_zone=_optional_str(server, "availability_zone"),
         key_name=_optional_str(server, "key_name"), group=_hints(body),
         return_reservation_id=reservation, admin_pass=_optional_str(server, "adminPass"),
-        description=description)
+        description=description, hostname=hostname)
+
+
+_GUEST_HOSTNAME = re.compile(r"[a-zA-Z0-9._-]*")
+
+
+def _guest_hostname(server: dict[str, Any], version: Version) -> str | None:
+    """``hostname`` (2.90+; a fully qualified name from 2.94), or None when not given."""
+    if "hostname" not in server:
+        return None
+    value = server["hostname"]
+    if version < V2_90:
+        raise BadRequest("Invalid input for field/attribute server. Additional properties "
+                         "are not allowed ('hostname' was unexpected)")
+    low, high = (1, 255) if version >= V2_94 else (2, 63)
+    if not isinstance(value, str) or not low <= len(value) <= high or \
+            not _GUEST_HOSTNAME.fullmatch(value):
+        raise invalid("hostname", value, f"{value!r} is not a valid hostname")
+    return value
 
 
 def update_server(body: Any, version: Version) -> dict[str, Any]:
@@ -202,6 +226,8 @@ def update_server(body: Any, version: Version) -> dict[str, Any]:
     allowed = {"name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig"}
     if version >= V2_19:
         allowed.add("description")
+    if version >= V2_90:
+        allowed.add("hostname")
     unknown = sorted(set(server) - allowed)
     if unknown:
         raise BadRequest(f"Invalid input for field/attribute server. Additional properties "
@@ -211,4 +237,6 @@ def update_server(body: Any, version: Version) -> dict[str, Any]:
         changes["name"] = _name(server["name"])
     if "description" in server:
         changes["description"] = _description(server["description"])
+    if "hostname" in server:
+        changes["hostname"] = _guest_hostname(server, version)
     return changes

@@ -277,9 +277,19 @@ SERVER_CREATE_V263 = evolve(SERVER_CREATE_V257, "server", {"trusted_image_certif
 SERVER_CREATE_V274 = evolve(SERVER_CREATE_V263, "server", {
     "host": HOSTNAME, "hypervisor_hostname": HOSTNAME})
 
+#: a guest's host name (2.90: one label), and from 2.94 a fully qualified one, as Nova
+GUEST_HOSTNAME: Schema = {"type": "string", "minLength": 2, "maxLength": 63,
+                          "pattern": "^[a-zA-Z0-9-._]*$"}
+GUEST_FQDN: Schema = {"type": "string", "minLength": 1, "maxLength": 255,
+                      "pattern": "^[a-zA-Z0-9-._]*$"}
+SERVER_CREATE_V290 = evolve(SERVER_CREATE_V274, "server", {"hostname": GUEST_HOSTNAME})
+SERVER_CREATE_V294 = evolve(SERVER_CREATE_V274, "server", {"hostname": GUEST_FQDN})
+
 SERVER_UPDATE = wrap("server", obj({"name": NAME, "OS-DCF:diskConfig": DISK_CONFIG,
                                     "accessIPv4": IPV4, "accessIPv6": IPV6}))
 SERVER_UPDATE_V219 = evolve(SERVER_UPDATE, "server", {"description": DESCRIPTION})
+SERVER_UPDATE_V290 = evolve(SERVER_UPDATE_V219, "server", {"hostname": GUEST_HOSTNAME})
+SERVER_UPDATE_V294 = evolve(SERVER_UPDATE_V219, "server", {"hostname": GUEST_FQDN})
 
 _SERVER_FILTERS = ("user_id", "project_id", "tenant_id", "launch_index", "image_ref", "image",
                    "vm_state", "task_state", "host", "uuid", "sort_dir", "all_tenants",
@@ -443,6 +453,7 @@ V2_2, V2_6, V2_8, V2_10, V2_11, V2_15, V2_19, V2_26, V2_33, V2_35, V2_36, V2_37 
     V(2, n) for n in (2, 6, 8, 10, 11, 15, 19, 26, 33, 35, 36, 37))
 V2_52, V2_53, V2_55, V2_57, V2_58, V2_63, V2_64, V2_66, V2_73, V2_74, V2_75, V2_87 = (
     V(2, n) for n in (52, 53, 55, 57, 58, 63, 64, 66, 73, 74, 75, 87))
+V2_90, V2_94 = V(2, 90), V(2, 94)
 
 
 def _strict_from_275(query: Query) -> Versioned:
@@ -466,10 +477,12 @@ OPERATIONS: dict[str, Operation] = {
     "server_create": Operation("Create a server (or several)", "servers", ok=(202,), body=since(
         (V2_1, SERVER_CREATE), (V2_19, SERVER_CREATE_V219), (V2_37, SERVER_CREATE_V237),
         (V2_52, SERVER_CREATE_V252), (V2_57, SERVER_CREATE_V257),
-        (V2_63, SERVER_CREATE_V263), (V2_74, SERVER_CREATE_V274))),
+        (V2_63, SERVER_CREATE_V263), (V2_74, SERVER_CREATE_V274), (V2_90, SERVER_CREATE_V290),
+        (V2_94, SERVER_CREATE_V294))),
     "server_show": Operation("Show a server", "servers"),
     "server_update": Operation("Update a server", "servers", body=since(
-        (V2_1, SERVER_UPDATE), (V2_19, SERVER_UPDATE_V219))),
+        (V2_1, SERVER_UPDATE), (V2_19, SERVER_UPDATE_V219), (V2_90, SERVER_UPDATE_V290),
+        (V2_94, SERVER_UPDATE_V294))),
     "server_delete": Operation("Delete a server", "servers", ok=(204,), empty=(204,)),
     "server_action": Operation("Run an action on a server", "server actions", ok=(200, 202),
                                empty=(202,), dispatch=ACTIONS),

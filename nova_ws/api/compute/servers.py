@@ -84,7 +84,7 @@ def _make_rows(session: Session, ctx: RequestContext, req: bodies.CreateServer,
         name = req.name if count == 1 else f"{req.name}-{index + 1}"
         uuids.append(instances.create_instance(
             session, project_id=ctx.project_id, user_id=ctx.user_id, flavor=flavor,
-            image_ref=image.uuid, display_name=name, hostname=_hostname(name),
+            image_ref=image.uuid, display_name=name, hostname=req.hostname or _hostname(name),
             description=req.description,
             availability_zone=req.availability_zone, key_name=req.key_name,
             metadata=req.metadata, reservation_id=reservation_id, launch_index=index).uuid)
@@ -192,7 +192,8 @@ class Servers:
         changes = bodies.update_server(body, version)
         await self.get(ctx, uuid)
         columns = {column: changes[key] for key, column in (("name", "display_name"),
-                                                            ("description", "description"))
+                                                            ("description", "description"),
+                                                            ("hostname", "hostname"))
                    if key in changes}
         if columns:
             try:

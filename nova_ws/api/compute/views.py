@@ -13,7 +13,8 @@ from typing import Any
 from nova_ws.api.microversions import Version
 from nova_ws.db.queries.instances import Instance
 
-V2_3, V2_9, V2_19, V2_26, V2_47, V2_73 = (Version(2, n) for n in (3, 9, 19, 26, 47, 73))
+V2_3, V2_9, V2_19, V2_26, V2_47, V2_73, V2_90 = (
+    Version(2, n) for n in (3, 9, 19, 26, 47, 73, 90))
 
 #: Nova's status map: vm_state -> {task_state or "default": status}.
 STATE_MAP: dict[str, dict[str | None, str]] = {
@@ -128,6 +129,8 @@ def detail(inst: Instance, base: str, version: Version, is_admin: bool) -> dict[
         view["description"] = inst.description
     if version >= V2_26:
         view["tags"] = []
+    if version >= V2_90:  # the guest's host name is everyone's to see (and set) from 2.90
+        view["OS-EXT-SRV-ATTR:hostname"] = inst.hostname
     if is_admin:
         view.update({"OS-EXT-SRV-ATTR:host": inst.host,
                      "OS-EXT-SRV-ATTR:hypervisor_hostname": inst.node,

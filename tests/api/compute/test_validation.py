@@ -214,6 +214,38 @@ async def test_server_description_from_2_19(api: Api) -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_server_hostname_from_2_90(api: Api) -> None:
+    """When a hostname is given at 2.90+ (a FQDN at 2.94+), the server has it and shows it."""
+    created = await call(api, "POST", "/servers",
+                         server_body(hostname="web-01", networks="none"), version="2.90")
+    assert created.code == 202, created.body
+    uuid = created.body["server"]["id"]
+    shown = (await call(api, "GET", f"/servers/{uuid}", version="2.90")).body["server"]
+    assert shown["OS-EXT-SRV-ATTR:hostname"] == "web-01"
+    assert "OS-EXT-SRV-ATTR:hostname" not in \
+        (await call(api, "GET", f"/servers/{uuid}", version="2.89")).body["server"]
+    updated = await call(api, "PUT", f"/servers/{uuid}",
+                         {"server": {"hostname": "web-01.example.org"}}, version="2.94")
+    assert updated.code == 200, updated.body
+    assert updated.body["server"]["OS-EXT-SRV-ATTR:hostname"] == "web-01.example.org"
+    plain = await boot(api)  # derived from the name when not given
+    assert (await call(api, "GET", f"/servers/{plain}", version="2.96")).body["server"][
+        "OS-EXT-SRV-ATTR:hostname"] == "vm"
+    for hostname, extra, version, why in (
+            ("web-01", {}, "2.89", "'hostname' was unexpected"),  # not yet a field
+            ("web.example.org" + "x" * 60, {}, "2.90", "hostname"),  # too long at 2.90
+            ("web 01", {}, "2.96", "hostname"),  # not a host name
+            ("web", {"max_count": 2}, "2.90", "multiple instances")):  # one name, two servers
+        body = server_body(hostname=hostname, networks="none", **extra)
+        refused = await call(api, "POST", "/servers", body, version=version)
+        assert refused.code == 400, (body, version, refused.body)
+        assert why in refused.body["badRequest"]["message"], refused.body
+    refused = await call(api, "PUT", f"/servers/{uuid}", {"server": {"hostname": "a.b"}},
+                         version="2.89")
+    assert refused.code == 400
+
+
+@pytest_twisted.ensureDeferred
 async def test_project_id_in_the_url(api: Api) -> None:
     """When a client puts its project id after /v2.1, the same resources answer; another
     project's id is 400 in Nova's words, and the version document is still served.
