@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import json
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -206,14 +208,48 @@ class Ec2Actions:
         user_data = p.get("UserData")
         if user_data:
             server["user_data"] = _user_data(user_data)
+        token = _client_token(p)
         if p.boolean("DryRun"):
             raise dry_run()
-        _, answer = await _compute(self.servers.create(ctx, COMPUTE_VERSION, {"server": server}))
-        reservation = str(answer["reservation_id"])
+        project = ctx.project_id
+        if token is None:
+            reservation = await self._boot(ctx, server)
+        else:
+            reservation = await self._boot_once(ctx, server, token, _request_digest(p))
         made = await self.db.run(lambda s: ec2_queries.find_instances(
-            s, project_id=ctx.project_id, reservation_id=reservation))
-        return {"reservationId": reservation, "ownerId": ctx.project_id, "groupSet": [],
+            s, project_id=project, reservation_id=reservation,
+            terminated_since=self._now() - TERMINATED_VISIBLE))
+        return {"reservationId": reservation, "ownerId": project, "groupSet": [],
                 "instancesSet": [views.instance(inst) for inst in made]}
+
+    async def _boot(self, ctx: RequestContext, server: dict[str, Any]) -> str:
+        _, answer = await _compute(self.servers.create(ctx, COMPUTE_VERSION, {"server": server}))
+        return str(answer["reservation_id"])
+
+    async def _boot_once(self, ctx: RequestContext, server: dict[str, Any], token: str,
+                         digest: str) -> str:
+        """Boot for the first request with ``token``; a retry gets the same reservation."""
+        project = ctx.project_id
+        try:
+            await self.db.run(ec2_queries.claim_client_token, project, token, digest)
+        except db_errors.Conflict:
+            claimed = await self.db.run(ec2_queries.get_client_token, project, token)
+            if claimed is None:  # released meanwhile (that boot failed): try again
+                return await self._boot_once(ctx, server, token, digest)
+            if claimed.request_digest != digest:
+                raise Ec2Error("IdempotentParameterMismatch",
+                               f"The client token '{token}' was used by a request with "
+                               "other parameters.") from None
+            if claimed.reservation_id is None:
+                raise Ec2Error("IncorrectState", f"The request with client token '{token}' "
+                               "is still in progress; retry it.") from None
+            return claimed.reservation_id
+        reservation: str | None = None
+        try:
+            reservation = await self._boot(ctx, server)
+        finally:  # a failed boot releases the token, so that a retry may boot
+            await self.db.run(ec2_queries.settle_client_token, project, token, reservation)
+        return reservation
 
     async def _flavor(self, name: str) -> flavors.Flavor:
         try:
@@ -377,6 +413,30 @@ def _incorrect_state(inst: Instance, why: str) -> Ec2Error:
     return Ec2Error("IncorrectInstanceState",
                     f"The instance '{ids.instance_id(inst.uuid)}' is not in a state from "
                     f"which the requested operation can be performed ({why}).")
+
+
+#: parameters of the request itself, not of what it asks for (not part of its digest)
+_NOT_THE_REQUEST = frozenset({"Action", "Version", "ClientToken", "DryRun", "Signature",
+                              "SignatureMethod", "SignatureVersion", "AWSAccessKeyId",
+                              "Timestamp", "Expires", "SecurityToken"})
+
+
+def _client_token(p: Params) -> str | None:
+    """``ClientToken``: at most 64 printable ASCII characters (None when not given)."""
+    token = p.get("ClientToken")
+    if not token:
+        return None
+    if len(token) > 64 or not all(" " <= c <= "~" for c in token):
+        raise invalid_value("ClientToken", token,
+                            "A client token is at most 64 printable ASCII characters.")
+    return token
+
+
+def _request_digest(p: Params) -> str:
+    """What a RunInstances asks for, as a digest: a retry with the same token must match."""
+    asked = sorted((name, p.get(name) or "") for name in p.names()
+                   if name not in _NOT_THE_REQUEST and not name.lower().startswith("x-amz-"))
+    return hashlib.sha256(json.dumps(asked).encode()).hexdigest()
 
 
 def _user_data(text: str) -> str:

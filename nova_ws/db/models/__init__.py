@@ -7,6 +7,7 @@ from nova_ws.db.models import identity  # noqa: F401  (registers the Identity ta
 from nova_ws.db.models.actions import InstanceAction, InstanceActionEvent
 from nova_ws.db.models.auth import Certificate, ConsoleAuthToken, Keypair
 from nova_ws.db.models.base import Base, JSONText, UTCDateTime, utcnow
+from nova_ws.db.models.ec2 import Ec2ClientToken
 from nova_ws.db.models.flavors import Flavor, FlavorExtraSpec
 from nova_ws.db.models.images import Image, ImageProperty
 from nova_ws.db.models.instances import Instance, InstanceMetadata
@@ -19,6 +20,7 @@ __all__ = [
     "Certificate",
     "ComputeNode",
     "ConsoleAuthToken",
+    "Ec2ClientToken",
     "Flavor",
     "FlavorExtraSpec",
     "Image",

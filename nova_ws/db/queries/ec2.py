@@ -1,6 +1,7 @@
 """
 The instance lookups of the EC2 API: by the uuid prefixes its ids carry,
-by reservation, and with the recently terminated ones, as EC2 shows them.
+by reservation, and with the recently terminated ones, as EC2 shows them;
+and the C{ClientToken}s that make C{RunInstances} idempotent.
 
 An EC2 instance id carries the first 17 hex digits of the instance's uuid
 (L{nova_ws.api.ec2.ids}), so an id is found with C{uuid LIKE 'prefix%'} on
@@ -11,11 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from nova_ws.db.errors import flush_or_conflict
+from nova_ws.db.models import Ec2ClientToken, utcnow
 from nova_ws.db.models import Instance as InstanceRow
 from nova_ws.db.queries import instances
 from nova_ws.db.queries.instances import Instance
@@ -59,3 +63,46 @@ def find_instances(
                 raise ValueError(f"not a uuid prefix: {prefix!r}")
         query = query.where(or_(*(i.uuid.like(prefix + "%") for prefix in uuid_prefixes)))
     return [instances._instance(row) for row in session.scalars(query)]
+
+
+@dataclass(frozen=True)
+class ClientToken:
+    """A claimed C{ClientToken}: its request's digest, its reservation (None: booting)."""
+
+    request_digest: str
+    reservation_id: str | None
+    created_at: datetime
+
+
+def claim_client_token(session: Session, project_id: str, token: str, digest: str) -> None:
+    """
+    Claim C{token} for C{project_id}'s request with C{digest}.
+
+    @raise Conflict: the project has claimed this token already (see
+        L{get_client_token}); the session must then be rolled back.
+    """
+    session.add(Ec2ClientToken(project_id=project_id, client_token=token,
+                               request_digest=digest, created_at=utcnow()))
+    flush_or_conflict(session, f"client token {token!r}")
+
+
+def get_client_token(session: Session, project_id: str, token: str) -> ClientToken | None:
+    """The project's claim of C{token}, or None."""
+    row = session.scalars(select(Ec2ClientToken).where(
+        Ec2ClientToken.project_id == project_id,
+        Ec2ClientToken.client_token == token)).one_or_none()
+    if row is None:
+        return None
+    return ClientToken(row.request_digest, row.reservation_id, row.created_at)
+
+
+def settle_client_token(session: Session, project_id: str, token: str,
+                        reservation_id: str | None) -> None:
+    """Record the reservation C{token}'s request made; None (it failed) releases the token."""
+    t = Ec2ClientToken
+    where = (t.project_id == project_id, t.client_token == token)
+    if reservation_id is None:
+        session.execute(delete(t).where(*where))
+    else:
+        session.execute(update(t).where(*where).values(reservation_id=reservation_id,
+                                                       updated_at=utcnow()))

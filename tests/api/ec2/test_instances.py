@@ -172,3 +172,36 @@ async def test_projects_roles_and_dry_runs(ec2: Ec2) -> None:
     assert (await ec2.call("admin", "describe_instances"))["Reservations"] == []
     await ec2.call("admin", "terminate_instances", InstanceIds=[mine])
     await ec2.wait("member", [mine], "terminated")
+
+
+@pytest_twisted.ensureDeferred
+async def test_client_token_makes_run_instances_idempotent(ec2: Ec2) -> None:
+    """
+    When RunInstances is retried with its ClientToken, the first reservation
+    comes back and nothing more boots; other parameters with that token are
+    refused; another project's token is its own; a failed run frees its token.
+    """
+    first = await ec2.call("member", "run_instances", ImageId=AMI, InstanceType="m1.tiny",
+                           MinCount=2, MaxCount=2, ClientToken="deploy-1")
+    again = await ec2.call("member", "run_instances", ImageId=AMI, InstanceType="m1.tiny",
+                           MinCount=2, MaxCount=2, ClientToken="deploy-1")
+    assert again["ReservationId"] == first["ReservationId"]
+    assert sorted(i["InstanceId"] for i in again["Instances"]) == \
+        sorted(i["InstanceId"] for i in first["Instances"])
+    listed = await ec2.call("member", "describe_instances")
+    assert [r["ReservationId"] for r in listed["Reservations"]] == [first["ReservationId"]]
+
+    assert await ec2.error("member", "run_instances", ImageId=AMI, InstanceType="m1.small",
+                           MinCount=2, MaxCount=2, ClientToken="deploy-1") == \
+        ("IdempotentParameterMismatch", 400)
+    theirs = await _run(ec2, "other", ClientToken="deploy-1")
+    assert len(theirs) == 1
+    assert await ec2.error("member", "run_instances", ImageId=AMI, MinCount=1, MaxCount=1,
+                           ClientToken="x" * 65) == ("InvalidParameterValue", 400)
+
+    # over the quota: nothing boots, and the token is free for the next try
+    code, status = await ec2.error("member", "run_instances", ImageId=AMI,
+                                   InstanceType="m1.tiny", MinCount=90, MaxCount=90,
+                                   ClientToken="deploy-2")
+    assert status == 400 and code != "IdempotentParameterMismatch"
+    assert len(await _run(ec2, ClientToken="deploy-2")) == 1
