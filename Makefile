@@ -4,7 +4,10 @@
 # deps-debian: the Debian packages that building and using libvirt-python
 # needs (libvirt's headers and library, pkg-config, a C compiler and Python's
 # headers), and qemu-system-x86, whose VNC server (no machine, no disk) the
-# console proxy's RFB security tests authenticate to. It asks dpkg first and
+# console proxy's RFB security tests authenticate to, and libvirt-daemon with
+# libvirt-daemon-driver-qemu: the libvirtd that the libvirt driver's QEMU
+# tests start privately (nova_ws/testing/libvirtd.py; never the system's,
+# nor libvirt-daemon-system with its systemd units). It asks dpkg first and
 # runs apt-get (update, then install) only when one is missing, with sudo
 # only when not root. `venv` depends on it,
 # so `make run` and `make test` both get it. `chromium` is the browser the
@@ -28,7 +31,8 @@ STAMP := $(VENV)/.stamp
 JS_DIR := tests/interop/js
 CONSOLE_JS := nova_ws/console/assets
 WEB_JS := web
-DEBIAN_PACKAGES := libvirt-dev pkg-config gcc python3-dev qemu-system-x86 chromium
+DEBIAN_PACKAGES := libvirt-dev pkg-config gcc python3-dev qemu-system-x86 chromium \
+                   libvirt-daemon libvirt-daemon-driver-qemu
 
 .PHONY: venv deps-debian deps-node deps-console deps-web test run lint bench dist
 

@@ -7,7 +7,7 @@ L{NovaConfig} (usually from its C{tap.py}) and reads typed attributes from it.
 Two kinds of sections exist:
 
   - Option sections (C{[DEFAULT]}, C{[wamp]}, C{[router]}, C{[database]},
-    C{[filter_scheduler]}): a frozen dataclass whose fields are declared
+    C{[filter_scheduler]}, C{[libvirt]}, ...): a frozen dataclass whose fields are declared
     with L{option}. The field's type annotation chooses the conversion
     (C{str}, C{int}, C{float}, C{bool} or C{tuple[str, ...]}); L{option} can
     add allowed C{choices} and C{bounds}.
@@ -79,12 +79,17 @@ _PORT = (-1, 65535)
 class DefaultSection:
     """
     C{[DEFAULT]}: this host's identity and the hypervisor driver.
+
+    C{instances_path} is where guests' disks live, as in Nova (empty:
+    C{<state_path>/instances}); the libvirt driver reports its filesystem as
+    the host's disk.
     """
 
     host: str = option(default_factory=socket.gethostname)
     my_ip: str = option("127.0.0.1")
     compute_driver: str = option("fake")
     state_path: str = option(".")
+    instances_path: str = option("")
     debug: bool = option(False)
     report_interval: float = option(10.0, bounds=(0.001, None))
     service_down_time: float = option(60.0, bounds=(0.001, None))
@@ -243,12 +248,29 @@ class VncSection:
 class SpiceSection:
     """
     C{[spice]}: the SPICE HTML5 proxy (Nova's names).
+
+    C{enabled} also gives the libvirt driver's guests a SPICE display next
+    to their VNC one.
     """
 
     enabled: bool = option(True)
     html5proxy_base_url: str = option("http://127.0.0.1:6082/spice_auto.html")
     html5proxy_host: str = option("127.0.0.1")
     html5proxy_port: int = option(6082, bounds=_PORT)
+
+
+@dataclass(frozen=True)
+class LibvirtSection:
+    """
+    C{[libvirt]}: the hypervisor of C{compute_driver = libvirt} (Nova's names).
+
+    C{connection_uri} is the libvirt URI the driver connects to; empty means
+    C{qemu:///system}, as in Nova. Guests' VNC and SPICE listen on C{[vnc]
+    server_listen}; they get a SPICE console too when C{[spice] enabled}.
+    The domain type is the best the host offers (C{kvm}, else C{qemu}).
+    """
+
+    connection_uri: str = option("")
 
 
 @dataclass(frozen=True)
@@ -435,6 +457,7 @@ class NovaConfig:
     filter_scheduler: FilterSchedulerSection = field(default_factory=FilterSchedulerSection)
     vnc: VncSection = field(default_factory=VncSection)
     spice: SpiceSection = field(default_factory=SpiceSection)
+    libvirt: LibvirtSection = field(default_factory=LibvirtSection)
     serial_console: SerialConsoleSection = field(default_factory=SerialConsoleSection)
     console: ConsoleSection = field(default_factory=ConsoleSection)
     consoleauth: ConsoleAuthSection = field(default_factory=ConsoleAuthSection)
@@ -578,6 +601,7 @@ _OPTION_SECTIONS: Mapping[str, str] = {
     "filter_scheduler": "filter_scheduler",
     "vnc": "vnc",
     "spice": "spice",
+    "libvirt": "libvirt",
     "serial_console": "serial_console",
     "console": "console",
     "consoleauth": "consoleauth",

@@ -504,3 +504,27 @@ def test_allocation_ratios() -> None:
     assert (default.cpu_allocation_ratio, default.ram_allocation_ratio) == (4.0, 1.0)
     assert default.disk_allocation_ratio == 2.5
     assert "out of range" in _error("[DEFAULT]\nram_allocation_ratio = -1\n")
+
+
+def test_libvirt_options() -> None:
+    """
+    When [libvirt] and [DEFAULT] instances_path are unset, they are empty (the
+    driver's qemu:///system, <state_path>/instances); set ones are read, and the
+    shipped file leaves them empty and keeps [spice] enabled.
+    """
+    config = load_config(None)
+    assert config.libvirt.connection_uri == ""
+    assert config.default.instances_path == ""
+    assert config.spice.enabled is True
+    config = parse_config(
+        "[DEFAULT]\ncompute_driver = libvirt\ninstances_path = /srv/instances\n"
+        "[libvirt]\nconnection_uri = qemu:///session?socket=/tmp/x/libvirt-sock\n"
+        "[spice]\nenabled = false\n"
+    )
+    assert config.default.compute_driver == "libvirt"
+    assert config.default.instances_path == "/srv/instances"
+    assert config.libvirt.connection_uri == "qemu:///session?socket=/tmp/x/libvirt-sock"
+    assert config.spice.enabled is False
+    shipped = load_config(REPO / "etc" / "nova.conf")
+    assert (shipped.libvirt.connection_uri, shipped.default.instances_path) == ("", "")
+    assert shipped.spice.enabled is True

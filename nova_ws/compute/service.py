@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from typing import Any
 
@@ -29,7 +30,29 @@ def make_driver(config: NovaConfig, reactor: Any) -> IComputeDriver:
         # never see it, as with real hypervisors behind the RFB security proxy.
         return load_driver(name, reactor=reactor, vnc_password=secrets.token_hex(4),
                            listen_host=config.vnc.server_listen, vnc_tls=vnc_tls(config))
+    if name == "libvirt":
+        return load_driver(name, **libvirt_options(config, reactor))
     return load_driver(name)
+
+
+def libvirt_options(config: NovaConfig, reactor: Any) -> dict[str, Any]:
+    """The LibvirtDriver's arguments from nova.conf.
+
+    ``[libvirt] connection_uri`` (empty: the driver's default,
+    ``qemu:///system``), ``[vnc] server_listen`` for the guests' VNC and
+    SPICE, ``[spice] enabled`` for a SPICE display and ``[DEFAULT]
+    instances_path`` (empty: ``<state_path>/instances``).
+    """
+    options: dict[str, Any] = {
+        "reactor": reactor,
+        "listen": config.vnc.server_listen,
+        "spice": config.spice.enabled,
+        "instances_path": (config.default.instances_path
+                           or os.path.join(config.default.state_path, "instances")),
+    }
+    if config.libvirt.connection_uri:
+        options["uri"] = config.libvirt.connection_uri
+    return options
 
 
 def vnc_tls(config: NovaConfig) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,39 +23,36 @@ class AllInOne:
     api: str
 
 
-def start_allinone(state: Path, secure: bool = False) -> AllInOne:
+def start_allinone(state: Path, secure: bool = False,
+                   options: Mapping[str, Mapping[str, str]] | None = None) -> AllInOne:
     """Build, bootstrap and start every service, with state (SQLite, openrc) in *state*.
 
     *secure* turns ``[ca] secure_bus`` on: TLS everywhere, services joining
-    the router with certificates (the API's URL is then https).
+    the router with certificates (the API's URL is then https). *options*
+    adds or overrides nova.conf options by section, e.g.
+    ``{"DEFAULT": {"compute_driver": "libvirt"}, "spice": {"enabled": "true"}}``.
     """
     ws, rs, api_port = free_port(), free_port(), free_port()
     novnc, spice, serial, ca_port = free_port(), free_port(), free_port(), free_port()
-    config = parse_config(f"""
-[DEFAULT]
-host = aio
-state_path = {state}
-osapi_compute_listen_port = {api_port}
-[wamp]
-url = ws://127.0.0.1:{ws}/ws
-[router]
-websocket_port = {ws}
-rawsocket_port = {rs}
-[database]
-connection = sqlite:///{state}/nova.sqlite
-[vnc]
-novncproxy_port = {novnc}
-novncproxy_base_url = http://127.0.0.1:{novnc}/vnc_lite.html
-[spice]
-html5proxy_port = {spice}
-html5proxy_base_url = http://127.0.0.1:{spice}/spice_auto.html
-[serial_console]
-serialproxy_port = {serial}
-base_url = ws://127.0.0.1:{serial}/
-[ca]
-port = {ca_port}
-secure_bus = {secure}
-""", "<test>")
+    sections: dict[str, dict[str, str]] = {
+        "DEFAULT": {"host": "aio", "state_path": str(state),
+                    "osapi_compute_listen_port": str(api_port)},
+        "wamp": {"url": f"ws://127.0.0.1:{ws}/ws"},
+        "router": {"websocket_port": str(ws), "rawsocket_port": str(rs)},
+        "database": {"connection": f"sqlite:///{state}/nova.sqlite"},
+        "vnc": {"novncproxy_port": str(novnc),
+                "novncproxy_base_url": f"http://127.0.0.1:{novnc}/vnc_lite.html"},
+        "spice": {"html5proxy_port": str(spice),
+                  "html5proxy_base_url": f"http://127.0.0.1:{spice}/spice_auto.html"},
+        "serial_console": {"serialproxy_port": str(serial),
+                           "base_url": f"ws://127.0.0.1:{serial}/"},
+        "ca": {"port": str(ca_port), "secure_bus": str(secure)},
+    }
+    for section, values in (options or {}).items():
+        sections.setdefault(section, {}).update(values)
+    config = parse_config("".join(
+        f"[{section}]\n" + "".join(f"{key} = {value}\n" for key, value in values.items())
+        for section, values in sections.items()), "<test>")
     service = makeServiceFromConfig(config)
     credentials = ensure_openrc(config, state / "openrc")
     bootstrap_identity(config, credentials)
