@@ -2,14 +2,18 @@
 
 Pure logic. :func:`parse` turns query parameters into a :class:`Query`
 (400 for malformed values, 403 for ``all_tenants`` without admin);
-:func:`select` applies what the database query did not, then ``marker``
-and ``limit``. Parameters a member may not use (``host``, ``deleted``) and
-unknown ones are ignored, as Nova ignores them.
+:func:`page` reads the page from a fetch function that pages in the
+database (newest first, after a marker), applying in Python only the
+filters the database query does not (name regex, status, image, flavor),
+and reads more batches only when those filters dropped rows. Parameters a
+member may not use (``host``, ``deleted``) and unknown ones are ignored, as
+Nova ignores them.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -127,12 +131,32 @@ def _keep(inst: Instance, query: Query) -> bool:
     return not (query.changes_before is not None and updated > query.changes_before)
 
 
-def select(found: list[Instance], query: Query) -> tuple[list[Instance], bool]:
-    """The page of *found* the query asks for, and whether more follow it."""
-    kept = [i for i in found if _keep(i, query)]
-    if query.marker is not None:
-        ids = [i.uuid for i in kept]
-        if query.marker not in ids:
-            raise BadRequest(f"marker [{query.marker}] not found")
-        kept = kept[ids.index(query.marker) + 1:]
-    return kept[:query.limit], len(kept) > query.limit
+#: Rows read per batch when filters applied here may drop some.
+BATCH = 200
+
+#: Reads up to ``limit`` instances after ``marker`` (None: from the newest);
+#: raises LookupError when the marker is no instance the query may see.
+Fetch = Callable[[int, "str | None"], list[Instance]]
+
+
+def page(fetch: Fetch, query: Query) -> tuple[list[Instance], bool]:
+    """The page the query asks for, and whether more follow it."""
+    wanted = query.limit + 1  # one more tells whether there is a next page
+    size = wanted if _all_in_sql(query) else max(wanted, BATCH)
+    kept: list[Instance] = []
+    marker = query.marker
+    while True:
+        try:
+            batch = fetch(size, marker)
+        except LookupError:
+            raise BadRequest(f"marker [{query.marker}] not found") from None
+        kept.extend(i for i in batch if _keep(i, query))
+        if len(kept) >= wanted or len(batch) < size:
+            return kept[:query.limit], len(kept) > query.limit
+        marker = batch[-1].uuid
+
+
+def _all_in_sql(query: Query) -> bool:
+    """Whether the database query applies every filter (no row is dropped here)."""
+    return (not query.deleted_only and query.name is None and query.statuses is None
+            and query.image is None and query.flavor is None and query.changes_before is None)

@@ -162,10 +162,14 @@ class Servers:
                     detail: bool) -> tuple[int, Any]:
         """List servers with Nova's filters, ``limit`` and ``marker``."""
         query = listing.parse(ctx, args)
-        found = await self.db.run(lambda s: instances.list_instances(
-            s, project_id=query.project_id, host=query.host, changes_since=query.changes_since,
-            include_deleted=query.include_deleted))
-        page, more = listing.select(found, query)
+
+        def read(session: Session) -> tuple[list[instances.Instance], bool]:
+            return listing.page(lambda limit, marker: instances.list_instances(
+                session, project_id=query.project_id, host=query.host,
+                changes_since=query.changes_since, include_deleted=query.include_deleted,
+                limit=limit, marker=marker), query)
+
+        page, more = await self.db.run(read)
         if detail:
             servers = [views.detail(i, self.base, version, ctx.is_admin) for i in page]
         else:

@@ -50,7 +50,7 @@ def find_instances(
     alive: ColumnElement[bool] = i.deleted == 0
     if terminated_since is not None:
         alive = or_(alive, and_(i.deleted != 0, i.deleted_at >= terminated_since))
-    query = instances._SELECT.where(alive).order_by(i.created_at, i.id)
+    query = instances.SELECT_ROWS.where(alive).order_by(i.created_at, i.id)
     if project_id is not None:
         query = query.where(i.project_id == project_id)
     if reservation_id is not None:
@@ -62,7 +62,7 @@ def find_instances(
             if not _PREFIX.match(prefix):
                 raise ValueError(f"not a uuid prefix: {prefix!r}")
         query = query.where(or_(*(i.uuid.like(prefix + "%") for prefix in uuid_prefixes)))
-    return [instances._instance(row) for row in session.scalars(query)]
+    return instances.load_instances(session, query)
 
 
 @dataclass(frozen=True)

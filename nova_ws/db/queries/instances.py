@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from nova_ws.db.errors import NotFound, flush_or_conflict
@@ -81,6 +81,10 @@ class Instance:
 _COLUMNS = tuple(name for name in Instance.__dataclass_fields__
                  if name not in ("deleted", "metadata"))
 _SELECT = select(InstanceRow).options(selectinload(InstanceRow.metadata_items))
+#: Listings read plain rows (no ORM objects: several times faster per row)
+#: and the metadata of the page in one more query (L{load_instances}).
+SELECT_ROWS = select(*(getattr(InstanceRow, name) for name in _COLUMNS), InstanceRow.deleted)
+_METADATA_CHUNK = 500  # uuids per IN (...): under every backend's parameter limit
 
 
 def _instance(row: InstanceRow) -> Instance:
@@ -89,6 +93,23 @@ def _instance(row: InstanceRow) -> Instance:
         metadata={item.key: item.value for item in row.metadata_items},
         **{name: getattr(row, name) for name in _COLUMNS},
     )
+
+
+def load_instances(session: Session, query: Select[Any]) -> list[Instance]:
+    """The instances a L{SELECT_ROWS} query finds, in its order, with their metadata."""
+    rows = session.execute(query).all()
+    metadata: dict[str, dict[str, str]] = {}
+    uuids = [row.uuid for row in rows]
+    m = InstanceMetadata
+    for start in range(0, len(uuids), _METADATA_CHUNK):
+        chunk = uuids[start:start + _METADATA_CHUNK]
+        for uuid, key, value in session.execute(
+                select(m.instance_uuid, m.key, m.value).where(m.instance_uuid.in_(chunk))):
+            metadata.setdefault(uuid, {})[key] = value
+    width = len(_COLUMNS)
+    return [Instance(deleted=row[width] != 0, metadata=metadata.get(row.uuid, {}),
+                     **dict(zip(_COLUMNS, row[:width], strict=True)))
+            for row in rows]
 
 
 def create_instance(
@@ -189,7 +210,7 @@ def list_instances(
     @raise NotFound: the marker is not an instance.
     """
     i = InstanceRow
-    query = _SELECT.order_by(i.created_at.desc(), i.id.desc())
+    query = SELECT_ROWS.order_by(i.created_at.desc(), i.id.desc())
     if include_deleted is None:
         include_deleted = changes_since is not None
     if not include_deleted:
@@ -205,7 +226,10 @@ def list_instances(
     if changes_since is not None:
         query = query.where(i.updated_at >= changes_since)
     if marker is not None:
-        found = session.execute(select(i.created_at, i.id).where(i.uuid == marker)).one_or_none()
+        seen = select(i.created_at, i.id).where(i.uuid == marker)
+        if project_id is not None:  # another project's instance is no marker here
+            seen = seen.where(i.project_id == project_id)
+        found = session.execute(seen).one_or_none()
         if found is None:
             raise NotFound(f"marker instance {marker}")
         created_at, marker_id = found
@@ -213,7 +237,7 @@ def list_instances(
                                 and_(i.created_at == created_at, i.id < marker_id)))
     if limit is not None:
         query = query.limit(limit)
-    return [_instance(row) for row in session.scalars(query)]
+    return load_instances(session, query)
 
 
 def update_instance(

@@ -10,7 +10,7 @@ from autobahn.wamp.exception import ApplicationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nova_ws.db.queries import instances
+from nova_ws.db.queries import flavors, instances
 from tests.api.compute import keys
 from tests.api.compute.conftest import BASE, IMAGE, Api, boot, call, server_body
 
@@ -142,6 +142,41 @@ async def test_list_filters_and_pagination(api: Api) -> None:
     assert (await call(api, "GET", "/servers?marker=nope")).code == 400
     assert (await call(api, "GET", "/servers?limit=-1")).code == 400
     assert (await call(api, "GET", "/servers?name=(")).code == 400
+
+
+@pytest_twisted.ensureDeferred
+async def test_pages_are_read_from_the_database(api: Api) -> None:
+    """When many servers are paged through, with a filter that drops most rows, every match
+    comes once, newest first; another project's server is no marker."""
+    project = api.projects["demo"]
+
+    def make(session: Any) -> list[str]:
+        flavor = flavors.get_flavor_by_name(session, "m1.tiny")
+        return [instances.create_instance(
+            session, project_id=project, user_id="u", flavor=flavor, image_ref=IMAGE,
+            display_name=("x" if i % 3 == 0 else "y") + str(i), metadata={"i": str(i)}).uuid
+            for i in range(450)]
+
+    made = await api.db.run(make)
+    newest_first = list(reversed(made))
+    wanted = [u for u in newest_first if made.index(u) % 3 == 0]
+    seen: list[str] = []
+    path: str | None = "/servers/detail?name=^x&limit=100"
+    pages = 0
+    while path is not None:
+        answer = await call(api, "GET", path)
+        assert answer.code == 200, answer.body
+        seen += [s["id"] for s in answer.body["servers"]]
+        assert all(s["metadata"] == {"i": str(made.index(s["id"]))}
+                   for s in answer.body["servers"])
+        links = answer.body.get("servers_links")
+        path = links[0]["href"].split("/v2.1", 1)[1] if links else None
+        pages += 1
+    assert seen == wanted and pages == 2
+    everything = await call(api, "GET", f"/servers?limit=1000&marker={newest_first[9]}")
+    assert [s["id"] for s in everything.body["servers"]] == newest_first[10:]
+    theirs = await boot(api, who="other")
+    assert (await call(api, "GET", f"/servers?marker={theirs}")).code == 400
 
 
 @pytest_twisted.ensureDeferred
