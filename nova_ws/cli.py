@@ -6,6 +6,9 @@ C{nova-ws}: the admin command, as nova-manage is to Nova.
   - C{nova-ws db sync [--config PATH]}: migrate C{[database] connection} to
     the newest schema and print its revision; C{nova-ws db version} prints
     the revision it is at (C{base}: no schema yet).
+  - C{nova-ws bootstrap [--config PATH] [--openrc PATH]}: migrate, then make
+    the admin and demo users, flavors and image as the all-in-one's first
+    start does, and write openrc (L{nova_ws.cli_bootstrap}).
   - C{nova-ws ca init|issue|revoke|list}: the certificate authority
     (L{nova_ws.cli_ca}).
   - C{nova-ws ec2-credentials create|list|delete --user NAME}: EC2 access
@@ -19,7 +22,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from nova_ws import __version__, cli_ca, cli_ec2, cli_identity, cli_image
+from nova_ws import __version__, cli_bootstrap, cli_ca, cli_ec2, cli_identity, cli_image
 from nova_ws.config import ConfigError, load_config
 
 NOT_YET = 2
@@ -149,6 +152,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_ec2.add_parser(commands)
 
     cli_ca.add_parser(commands)
+    cli_bootstrap.add_parser(commands)
     return parser
 
 

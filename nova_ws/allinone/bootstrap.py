@@ -24,7 +24,7 @@ from nova_ws.db.queries import flavors, identity, images
 _PASSWORD = re.compile(r"^NOVA_WS_(ADMIN|DEMO)_PASSWORD='([A-Za-z0-9_-]+)'$", re.M)
 
 OPENRC = """\
-# Written by `nova-ws up` (devstack style). Source it in a shell:
+# Written by `nova-ws up` or `nova-ws bootstrap` (devstack style). Source it in a shell:
 #   source openrc              # the admin, in project admin
 #   source openrc demo demo    # the demo user, in project demo
 NOVA_WS_ADMIN_PASSWORD='{admin}'
