@@ -33,9 +33,13 @@ class MemoryConductor:
         self.rows: dict[str, dict[str, Any]] = {}
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
         self.events: list[tuple[str, str]] = []
+        self.up = True  # False: the router has no callee for any procedure
 
     def call(self, procedure: str, *args: Any, **kwargs: Any) -> Deferred[Any]:
         self.calls.append((procedure, args))
+        if not self.up:
+            return fail(ApplicationError(ApplicationError.NO_SUCH_PROCEDURE,
+                                         f"no callee registered for procedure '{procedure}'"))
         if procedure == rpcapi.INSTANCE_UPDATE:
             uuid, updates = args
             row = self.rows[uuid]
@@ -150,3 +154,25 @@ async def test_power_sync_notices_a_guest_stopped_behind_our_back() -> None:
     updates = [c for c in conductor.calls if c[0] == rpcapi.COMPUTE_NODE_UPDATE]
     assert len(updates) == 2  # at start, then after 60 s
     tasks.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_periodic_tasks_wait_for_a_conductor_that_is_not_up_yet() -> None:
+    """When the conductor has not joined yet, the tasks try again soon, not a minute later."""
+    manager, conductor, clock = _setup()
+    conductor.up = False
+    tasks = PeriodicTasks(manager, clock, resource_interval=60, sync_interval=60, retry_delay=2)
+    tasks.start()
+    updates = [c for c in conductor.calls if c[0] == rpcapi.COMPUTE_NODE_UPDATE]
+    assert len(updates) == 1  # tried at start, and found nobody
+    clock.advance(2)
+    clock.advance(2)
+    assert len([c for c in conductor.calls if c[0] == rpcapi.COMPUTE_NODE_UPDATE]) == 3
+    conductor.up = True
+    clock.advance(2)  # the conductor is there now: the retry reports, and retries end
+    clock.advance(2)
+    clock.advance(2)
+    assert len([c for c in conductor.calls if c[0] == rpcapi.COMPUTE_NODE_UPDATE]) == 4
+    assert len([c for c in conductor.calls if c[0] == rpcapi.INSTANCES_ON_HOST]) == 4
+    tasks.stop()
+    assert clock.getDelayedCalls() == []
