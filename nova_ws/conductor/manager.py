@@ -28,7 +28,14 @@ from nova_ws.compute.rpcapi import ComputeAPI
 from nova_ws.conductor import rpcapi
 from nova_ws.conductor.node_events import NodeEvents
 from nova_ws.db.engine import Database
-from nova_ws.db.queries import actions, compute_nodes, instances, server_groups, services
+from nova_ws.db.queries import (
+    actions,
+    aggregates,
+    compute_nodes,
+    instances,
+    server_groups,
+    services,
+)
 
 log = Logger()
 INSTANCE_NOT_FOUND = "nova.error.instance_not_found"
@@ -103,7 +110,20 @@ class DeletedWhileBuilding(Exception):
 CONSOLE_REVOKE = "nova.consoleauth.revoke"
 #: actions that take a guest's console away, and the reason consoles close with.
 CONSOLE_ENDING_ACTIONS = {"delete": "instance deleted", "stop": "instance stopped",
-                          "suspend": "instance suspended"}
+                          "suspend": "instance suspended", "rebuild": "instance rebuilt"}
+#: what a rebuild may change on the instance with its new image (columns, and metadata)
+_REBUILD_FIELDS = frozenset({"image_ref", "display_name", "description", "hostname",
+                             "key_name", "metadata"})
+
+
+def _rebuild_changes(rebuild: Any) -> dict[str, Any]:
+    """The fields a rebuild writes: its new ``image_ref`` and what else nova-api asked."""
+    if not isinstance(rebuild, dict) or not isinstance(rebuild.get("image_ref"), str):
+        raise ApplicationError("nova.error.invalid_update", "a rebuild needs an image_ref")
+    bad = set(rebuild) - _REBUILD_FIELDS
+    if bad:
+        raise ApplicationError("nova.error.invalid_update", f"cannot set {sorted(bad)}")
+    return dict(rebuild)
 
 
 class ConductorManager:
@@ -161,27 +181,31 @@ class ConductorManager:
                              disabled_reason: str | None = None,
                              forced_down: bool | None = None) -> dict[str, Any]:
         """Disable or enable a service, or force it down (as ``os-services`` does)."""
-        def change(session: Session) -> services.Service:
+        def change(session: Session) -> tuple[services.Service, dict[str, str]]:
             if disabled is True:
                 services.disable_service(session, host, binary, disabled_reason)
             elif disabled is False:
                 services.enable_service(session, host, binary)
             if forced_down is not None:
                 services.set_forced_down(session, host, binary, forced_down)
-            return services.get_service(session, host, binary)
+            return (services.get_service(session, host, binary),
+                    aggregates.host_availability_zones(session))
         try:
-            row = await self.db.run(change)
+            row, zones = await self.db.run(change)
         except LookupError as exc:
             raise ApplicationError("nova.error.service_not_found",
                                    f"no service {binary} on {host}") from exc
-        view = self._service_view(row)
+        view = self._service_view(row, zones)
         self.publish("nova.event.service", view)
         return view
 
     async def service_list(self) -> list[dict[str, Any]]:
-        """Every service with its computed up/down state."""
-        rows = await self.db.run(services.list_services)
-        return [self._service_view(r) for r in rows]
+        """Every service with its computed up/down state and its zone."""
+        def read(session: Session) -> tuple[list[services.Service], dict[str, str]]:
+            return (services.list_services(session),
+                    aggregates.host_availability_zones(session))
+        rows, zones = await self.db.run(read)
+        return [self._service_view(r, zones) for r in rows]
 
     async def watch_services(self) -> list[dict[str, Any]]:
         """Publish every service whose up/down state changed since the last look.
@@ -202,10 +226,14 @@ class ConductorManager:
                 self.publish("nova.event.service", view)
         return changed
 
-    def _service_view(self, row: services.Service) -> dict[str, Any]:
+    def _service_view(self, row: services.Service, zones: dict[str, str]) -> dict[str, Any]:
+        """The service as RPC answers and events carry it; a compute host's zone is
+        its aggregate's (*zones*, by host) when it has one, as in Nova.
+        """
         now = datetime.now(UTC)
+        zone = zones.get(row.host) if row.binary == "nova-compute" else None
         return {"id": row.id, "host": row.host, "binary": row.binary,
-                "zone": row.availability_zone, "disabled": row.disabled,
+                "zone": zone or row.availability_zone, "disabled": row.disabled,
                 "disabled_reason": row.disabled_reason, "forced_down": row.forced_down,
                 "state": "up" if services.is_up(row, now, self.service_down_time) else "down",
                 "updated_at": (row.last_seen_up or row.created_at).isoformat()}
@@ -385,26 +413,40 @@ class ConductorManager:
     # -- actions -------------------------------------------------------------------
 
     async def instance_action(self, uuid: str, action: str, hard: bool = False,
-                              request_id: str | None = None) -> dict[str, Any]:
-        """Run *action* on an instance if its state allows it (else a 409-style error)."""
+                              request_id: str | None = None,
+                              rebuild: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Run *action* on an instance if its state allows it (else a 409-style error).
+
+        A ``rebuild`` carries what it changes (``image_ref`` and, if asked,
+        ``display_name``, ``description``, ``hostname``, ``key_name``,
+        ``metadata``, which replaces the old): they are written with the move
+        to ``rebuilding``, in one transaction, so a refused rebuild changes
+        nothing.
+        """
         name = "reboot_hard" if action == "reboot" and hard else action
         if name not in states.ACTIONS:
             raise ApplicationError("nova.error.invalid_action", f"unknown action {action!r}")
         request_id = request_id or f"req-{uuidlib.uuid4()}"
+        changes = _rebuild_changes(rebuild) if action == "rebuild" else {}
+        metadata = changes.pop("metadata", None)
 
-        def begin(session: Session) -> instances.Instance:
+        def begin(session: Session) -> tuple[str, instances.Instance]:
             inst = instances.get_instance(session, uuid)
             transition = states.check(name, inst.vm_state, inst.task_state)
+            if action == "rebuild" and inst.host is None:  # never built: nothing to rebuild
+                raise states.InvalidState(name, inst.vm_state, inst.task_state)
             if not instances.update_instance(session, uuid, task_state=transition.task,
-                                             expected_task_state=inst.task_state):
+                                             expected_task_state=inst.task_state, **changes):
                 raise states.InvalidState(name, inst.vm_state, "changing")
+            if metadata is not None:
+                instances.set_instance_metadata(session, uuid, metadata, replace=True)
             actions.action_start(session, instance_uuid=uuid, action=action,
                                  request_id=request_id, user_id=inst.user_id,
                                  project_id=inst.project_id)
-            return instances.get_instance(session, uuid)
+            return inst.vm_state, instances.get_instance(session, uuid)
 
         try:
-            inst = await self.db.run(begin)
+            was, inst = await self.db.run(begin)
         except states.InvalidState as exc:
             raise ApplicationError(INVALID_STATE, str(exc)) from exc
         except LookupError as exc:
@@ -414,6 +456,8 @@ class ConductorManager:
             await self._end_consoles(uuid, CONSOLE_ENDING_ACTIONS[action])
         if action == "delete":
             return await self._delete(inst, request_id)
+        if action == "rebuild":
+            return await self._rebuild(inst, was == states.STOPPED, request_id)
         if inst.host is None:
             raise ApplicationError(INVALID_STATE, f"instance {uuid} is not on any host")
         extra: dict[str, Any] = {"request_id": request_id}
@@ -421,6 +465,45 @@ class ConductorManager:
             extra["hard"] = hard
         result = await self.compute.action(inst.host, action, uuid, **extra)
         await self._finish_action(uuid, request_id)
+        return dict(result or {})
+
+    async def _rebuild(self, inst: instances.Instance, stopped: bool,
+                       request_id: str) -> dict[str, Any]:
+        """Have the instance's host rebuild its guest from the (new) image.
+
+        A failure puts the instance in ERROR, as in Nova, and answers its view
+        (the API has accepted the rebuild by then); a delete that raced the
+        rebuild wins, and the caller hears that the instance is gone.
+        """
+        assert inst.host is not None  # begin() refuses a rebuild without one
+        spec = {"uuid": inst.uuid, "display_name": inst.display_name, "flavor": inst.flavor,
+                "image_ref": inst.image_ref, "project_id": inst.project_id,
+                "metadata": dict(inst.metadata)}
+        try:
+            result = await self.compute.rebuild_instance(inst.host, inst.uuid, spec,
+                                                         stopped=stopped, request_id=request_id)
+        except ApplicationError as exc:
+            reason = str(exc.args[0] if exc.args else exc.error)
+            if await self._being_deleted(inst.uuid):
+                await self._finish_action(inst.uuid, request_id, "deleted while rebuilding")
+                raise ApplicationError(INSTANCE_NOT_FOUND,
+                                       f"instance {inst.uuid} was deleted while rebuilding"
+                                       ) from exc
+            log.warn("rebuild of {uuid} failed on {host}: {reason}", uuid=inst.uuid,
+                     host=inst.host, reason=reason)
+            try:
+                failed = await self.db.run(_update, inst.uuid,
+                                           {"vm_state": states.ERROR, "task_state": None},
+                                           [states.REBUILDING, states.REBUILD_SPAWNING])
+            except LookupError:
+                failed = None
+            await self._finish_action(inst.uuid, request_id, reason)
+            if failed is None:
+                raise
+            view = instance_view(failed)
+            self._announce(view)
+            return view
+        await self._finish_action(inst.uuid, request_id)
         return dict(result or {})
 
     async def _end_consoles(self, uuid: str, reason: str) -> None:

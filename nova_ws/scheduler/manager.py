@@ -21,7 +21,7 @@ from twisted.internet.defer import DeferredLock
 from twisted.logger import Logger
 
 from nova_ws.db.engine import Database
-from nova_ws.db.queries import compute_nodes, services
+from nova_ws.db.queries import aggregates, compute_nodes, services
 from nova_ws.scheduler.request import HostState, RequestSpec, ServerGroup
 from nova_ws.scheduler.select import NoValidHost, apply_claim, select_hosts
 
@@ -30,15 +30,21 @@ NO_VALID_HOST = "nova.error.no_valid_host"
 
 
 def load_hosts(session: Session, service_down_time: float) -> list[HostState]:
-    """Every compute host with its service state and resources (a DB function)."""
+    """Every compute host with its service state and resources (a DB function).
+
+    A host's zone is its aggregate's (``availability_zone`` metadata), else
+    the one its service reported, else ``nova``, as in Nova.
+    """
     now = datetime.now(UTC)
     by_host = {s.host: s for s in services.list_services(session, binary="nova-compute")}
+    zones = aggregates.host_availability_zones(session)
     hosts = []
     for node in compute_nodes.list_compute_nodes(session):
         service = by_host.get(node.host)
         hosts.append(HostState(
             host=node.host, node_uuid=node.uuid,
-            availability_zone=(service.availability_zone if service else None) or "nova",
+            availability_zone=zones.get(node.host)
+            or (service.availability_zone if service else None) or "nova",
             up=service is not None and services.is_up(service, now, service_down_time),
             disabled=service is None or service.disabled,
             vcpus=node.vcpus, vcpus_used=node.vcpus_used, memory_mb=node.memory_mb,

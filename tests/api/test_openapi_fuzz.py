@@ -150,6 +150,11 @@ async def test_schemathesis_finds_no_undocumented_answer(tmp_path: Path) -> None
                                   headers=headers)
         assert created.code == 202, await created.text()
         server = (await created.json())["server"]["id"]
+        made = await treq.post(f"{aio.api}/compute/v2.1/os-aggregates",
+                               json.dumps({"aggregate": {"name": "target"}}).encode(),
+                               headers=headers)
+        assert made.code == 200, await made.text()
+        aggregate = str((await made.json())["aggregate"]["id"])
         failures: list[str] = []
         for version in ("latest", "2.1"):
             wanted: dict[bytes | str, list[bytes | str]] = {
@@ -158,7 +163,8 @@ async def test_schemathesis_finds_no_undocumented_answer(tmp_path: Path) -> None
             assert answer.code == 200
             doc = _with_examples(await answer.json(), image.uuid)
             failures += await deferToThread(_fuzz, doc, aio.api + "/compute", token,
-                                            {"server_id": server, "flavor_id": "1"})
+                                            {"server_id": server, "flavor_id": "1",
+                                             "aggregate_id": aggregate})
         assert not failures, "\n\n".join(failures)
     finally:
         await service.stopService()

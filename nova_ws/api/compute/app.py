@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 from nova_ws.api import microversions
 from nova_ws.api.compute import openapi, validation
 from nova_ws.api.compute.actions import Actions
+from nova_ws.api.compute.aggregates import Aggregates
 from nova_ws.api.compute.certificates import Certificates
 from nova_ws.api.compute.consoles import LEGACY_ACTIONS, ConsoleUrls, RemoteConsoles
 from nova_ws.api.compute.context import RequestContext, authenticate
@@ -90,6 +91,7 @@ class ComputeApi:
         self.actions = Actions(self.servers)
         self.consoles = RemoteConsoles(self.servers, client, console_urls or ConsoleUrls())
         self.services = Services(db, client)
+        self.aggregates = Aggregates(db)
         self.keypairs = Keypairs(db, base, quota)
         self.limits = Limits(db, quota)
         self.quota_sets = QuotaSets(db, quota)
@@ -186,6 +188,40 @@ class ComputeApi:
     def hypervisor_show(self, request: Any, node: str) -> Any:
         """``GET /os-hypervisors/{id}``."""
         return self._run(request, lambda c, v: self.services.hypervisors(c, v, True, node))
+
+    # -- host aggregates -----------------------------------------------------------
+
+    @app.route("/v2.1/os-aggregates", methods=["GET"])
+    def aggregate_index(self, request: Any) -> Any:
+        """``GET /os-aggregates``."""
+        return self._run(request, lambda c, v: self.aggregates.index(c, v))
+
+    @app.route("/v2.1/os-aggregates", methods=["POST"])
+    def aggregate_create(self, request: Any) -> Any:
+        """``POST /os-aggregates``."""
+        return self._run(request, lambda c, v: self.aggregates.create(c, v, _body(request)))
+
+    @app.route("/v2.1/os-aggregates/<aggregate_id>", methods=["GET"])
+    def aggregate_show(self, request: Any, aggregate_id: str) -> Any:
+        """``GET /os-aggregates/{id}``."""
+        return self._run(request, lambda c, v: self.aggregates.show(c, v, aggregate_id))
+
+    @app.route("/v2.1/os-aggregates/<aggregate_id>", methods=["PUT"])
+    def aggregate_update(self, request: Any, aggregate_id: str) -> Any:
+        """``PUT /os-aggregates/{id}``."""
+        return self._run(request, lambda c, v: self.aggregates.update(c, v, aggregate_id,
+                                                                      _body(request)))
+
+    @app.route("/v2.1/os-aggregates/<aggregate_id>", methods=["DELETE"])
+    def aggregate_delete(self, request: Any, aggregate_id: str) -> Any:
+        """``DELETE /os-aggregates/{id}``."""
+        return self._run(request, lambda c, v: self.aggregates.delete(c, aggregate_id))
+
+    @app.route("/v2.1/os-aggregates/<aggregate_id>/action", methods=["POST"])
+    def aggregate_action(self, request: Any, aggregate_id: str) -> Any:
+        """``POST /os-aggregates/{id}/action``: add_host, remove_host, set_metadata."""
+        return self._run(request, lambda c, v: self.aggregates.action(c, v, aggregate_id,
+                                                                      _body(request)))
 
     # -- keypairs, limits and quotas ------------------------------------------------
 
@@ -377,7 +413,7 @@ class ComputeApi:
         if legacy is not None:
             return self._run(request, lambda c, v: self.consoles.legacy(
                 c, v, server_id, legacy, body[legacy]))
-        return self._run(request, lambda c, v: self.actions.run(c, server_id, body))
+        return self._run(request, lambda c, v: self.actions.run(c, server_id, body, v))
 
     @app.route("/v2.1/servers/<server_id>/remote-consoles", methods=["POST"])
     def remote_console_create(self, request: Any, server_id: str) -> Any:

@@ -327,10 +327,30 @@ REBOOT = _action("reboot", obj({"type": {"type": "string", "enum": [
     "HARD", "Hard", "hard", "SOFT", "Soft", "soft"]}}, ("type",)))
 CONSOLE_OUTPUT = _action("os-getConsoleOutput", obj({"length": {
     "type": ["integer", "string", "null"], "pattern": "^-?[0-9]+$", "minimum": -1}}))
+_CREATE_FIELDS = SERVER_CREATE_V263["properties"]["server"]["properties"]
+REBUILD = _action("rebuild", obj({
+    "name": NAME, "imageRef": UUID, "adminPass": STRING, "metadata": METADATA,
+    "preserve_ephemeral": BOOLEAN, "OS-DCF:diskConfig": DISK_CONFIG,
+    "accessIPv4": IPV4, "accessIPv6": IPV6,
+    "personality": SERVER_CREATE["properties"]["server"]["properties"]["personality"],
+}, ("imageRef",)))
+REBUILD_V219 = evolve(REBUILD, "rebuild", {"description": DESCRIPTION})
+REBUILD_V254 = evolve(REBUILD_V219, "rebuild", {"key_name": {**NAME, "type": ["string",
+                                                                               "null"]}})
+REBUILD_V257 = evolve(REBUILD_V254, "rebuild", {"user_data": {**_USER_DATA, "type": [
+    "string", "null"]}}, drop=("personality",))
+REBUILD_V263 = evolve(REBUILD_V257, "rebuild", {
+    "trusted_image_certificates": _CREATE_FIELDS["trusted_image_certificates"]})
+REBUILD_V290 = evolve(REBUILD_V263, "rebuild", {"hostname": GUEST_HOSTNAME})
+REBUILD_V294 = evolve(REBUILD_V263, "rebuild", {"hostname": GUEST_FQDN})
+
 ACTIONS: dict[str, Versioned] = {
     **{name: always(_action(name, NULL_OR_EMPTY))
        for name in ("os-start", "os-stop", "pause", "unpause", "suspend", "resume")},
     "reboot": always(REBOOT),
+    "rebuild": since((V(2, 1), REBUILD), (V(2, 19), REBUILD_V219), (V(2, 54), REBUILD_V254),
+                     (V(2, 57), REBUILD_V257), (V(2, 63), REBUILD_V263),
+                     (V(2, 90), REBUILD_V290), (V(2, 94), REBUILD_V294)),
     "os-getConsoleOutput": always(CONSOLE_OUTPUT),
     "os-getVNCConsole": always(_action("os-getVNCConsole", obj(
         {"type": {"type": "string", "enum": ["novnc", "xvpvnc"]}}, ("type",)))),
@@ -440,6 +460,31 @@ HYPERVISORS_QUERY_V253 = HYPERVISORS_QUERY_V233.with_params(
     hypervisor_hostname_pattern={"type": "string", "minLength": 1, "maxLength": 255},
     with_servers=Q_BOOLEAN)
 HYPERVISOR_QUERY_V253 = Query({"with_servers": Q_BOOLEAN}, strict=True)
+
+# -- aggregates --------------------------------------------------------------------------------
+
+#: a zone's name (Nova's ``az_name``): printable, not padded with white space, no ``:``
+AZ_NAME: Schema = {"type": "string", "minLength": 1, "maxLength": 255,
+                   "pattern": f"^[^\\s:{_CONTROL}]([^:{_CONTROL}]*[^\\s:{_CONTROL}])?$"}
+#: a name that may be padded with white space (stripped before use), as Nova's
+NAME_PADDED: Schema = {"type": "string", "minLength": 1, "maxLength": 255,
+                       "pattern": f"^\\s*[^\\s{_CONTROL}]([^{_CONTROL}]*[^\\s{_CONTROL}])?\\s*$"}
+_AGGREGATE_ZONE: Schema = {**AZ_NAME, "type": ["string", "null"]}
+#: metadata where a null value removes its key
+METADATA_WITH_NULL: Schema = {**METADATA, "patternProperties": {
+    pattern: {**value, "type": ["string", "null"]}
+    for pattern, value in METADATA["patternProperties"].items()}}
+AGGREGATE_CREATE = wrap("aggregate", obj({"name": NAME, "availability_zone": _AGGREGATE_ZONE},
+                                         ("name",)))
+AGGREGATE_UPDATE = wrap("aggregate", {
+    **obj({"name": NAME_PADDED, "availability_zone": _AGGREGATE_ZONE}),
+    "anyOf": [{"required": ["name"]}, {"required": ["availability_zone"]}]})
+AGGREGATE_ACTIONS: dict[str, Versioned] = {
+    "add_host": always(_action("add_host", obj({"host": HOSTNAME}, ("host",)))),
+    "remove_host": always(_action("remove_host", obj({"host": HOSTNAME}, ("host",)))),
+    "set_metadata": always(_action("set_metadata", obj({"metadata": METADATA_WITH_NULL},
+                                                       ("metadata",)))),
+}
 
 # -- instance actions ---------------------------------------------------------------------------
 
@@ -555,6 +600,17 @@ OPERATIONS: dict[str, Operation] = {
                                        max_version=V2_87),
     "hypervisor_show": Operation("Show a hypervisor", "hypervisors", query=since(
         (V2_1, Query()), (V2_53, HYPERVISOR_QUERY_V253))),
+    # aggregates
+    "aggregate_index": Operation("List host aggregates", "aggregates"),
+    "aggregate_create": Operation("Create a host aggregate", "aggregates",
+                                  body=always(AGGREGATE_CREATE)),
+    "aggregate_show": Operation("Show a host aggregate", "aggregates"),
+    "aggregate_update": Operation("Rename a host aggregate or set its zone", "aggregates",
+                                  body=always(AGGREGATE_UPDATE)),
+    "aggregate_delete": Operation("Delete an empty host aggregate", "aggregates",
+                                  empty=(200,)),
+    "aggregate_action": Operation("Add or remove a host of an aggregate, or set its metadata",
+                                  "aggregates", dispatch=AGGREGATE_ACTIONS),
     # certificates
     "certificate_show": Operation("Show the root certificate (the only one: any other id "
                                   "is 501, as in Nova)", "certificates", errors=(501,)),
