@@ -10,13 +10,11 @@ import re
 import stat
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from nova_ws.db import migrate
 from nova_ws.db.queries.flavors import DEFAULT_FLAVORS
@@ -227,24 +225,10 @@ def test_bootstrap_openrc_not_writable(tmp_path: Path) -> None:
                         pytest.param("mysql", marks=pytest.mark.integration)])
 def server_database(request: pytest.FixtureRequest) -> Iterator[str]:
     """The URL of a new, empty database on PostgreSQL or MariaDB, dropped afterwards."""
-    from tests.db.conftest import SERVERS, _admin_engine
+    from tests.db.conftest import scratch_database
 
-    name = request.param
-    admin = _admin_engine(name)  # fails the test, saying why, when unreachable
-    database = f"nova_ws_test_{uuid.uuid4().hex[:12]}"
-    create = f"CREATE DATABASE {database}"
-    if name == "mysql":
-        create += " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-    with admin.connect() as connection:
-        connection.execute(text(create))
-    try:
-        yield make_url(SERVERS[name][1]).set(database=database).render_as_string(
-            hide_password=False)
-    finally:
-        drop = f"DROP DATABASE {database}"
-        with admin.connect() as connection:
-            connection.execute(text(drop + (" WITH (FORCE)" if name == "postgresql" else "")))
-        admin.dispose()
+    with scratch_database(request.param) as url:
+        yield url
 
 
 def test_bootstrap_server_twice(tmp_path: Path, server_database: str) -> None:

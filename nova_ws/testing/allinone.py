@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,20 @@ def start_allinone(state: Path, secure: bool = False,
     service.startService()
     scheme = "https" if secure else "http"
     return AllInOne(service, config, credentials, f"{scheme}://127.0.0.1:{api_port}")
+
+
+@asynccontextmanager
+async def running_allinone(state: Path, joined: Iterable[str],
+                           **options: Any) -> AsyncIterator[AllInOne]:
+    """``start_allinone(state, **options)`` once the services named in *joined*
+    are on the router; stopped on the way out."""
+    aio = start_allinone(state, **options)
+    try:
+        for name in joined:
+            await aio.service.getServiceNamed(name).client.when_joined()
+        yield aio
+    finally:
+        await aio.service.stopService()
 
 
 def client_env(aio: AllInOne, home: Path, admin: bool = False) -> dict[str, str]:

@@ -11,6 +11,7 @@ browser waits; every browser call is awaited as a Deferred.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,9 +39,15 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CHROMIUM = "/usr/bin/chromium"
 T = TypeVar("T")
 
-#: The noVNC canvas as packed RGB, base64 (JavaScript run in the page).
-CANVAS_RGB = """() => {
-    const canvas = document.querySelector('#screen canvas');
+
+
+def canvas_rgb(selector: str = "#screen canvas") -> str:
+    """JavaScript run in a page: the canvas at *selector* as packed RGB, base64."""
+    return _CANVAS_RGB.replace("SELECTOR", json.dumps(selector))
+
+
+_CANVAS_RGB = """() => {
+    const canvas = document.querySelector(SELECTOR);
     if (!canvas || !canvas.width) { return null; }
     const rgba = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
     const rgb = new Uint8Array(rgba.length / 4 * 3);
@@ -53,6 +60,8 @@ CANVAS_RGB = """() => {
     }
     return {width: canvas.width, height: canvas.height, rgb: btoa(binary)};
 }"""
+#: The noVNC canvas as packed RGB, base64.
+CANVAS_RGB = canvas_rgb()
 
 
 class BrowserThread:

@@ -66,20 +66,7 @@ MAIN, DISPLAY, INPUTS, CURSOR = 1, 2, 3, 4
 SCREEN = (720, 400)
 
 #: spice-html5's primary surface as packed RGB, base64 (JavaScript run in the page).
-CANVAS_RGB = """() => {
-    const canvas = document.querySelector('#spice-screen canvas');
-    if (!canvas || !canvas.width) { return null; }
-    const rgba = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-    const rgb = new Uint8Array(rgba.length / 4 * 3);
-    for (let i = 0, j = 0; i < rgba.length; i += 4) {
-        rgb[j++] = rgba[i]; rgb[j++] = rgba[i + 1]; rgb[j++] = rgba[i + 2];
-    }
-    let binary = '';
-    for (let i = 0; i < rgb.length; i += 0x8000) {
-        binary += String.fromCharCode.apply(null, rgb.subarray(i, i + 0x8000));
-    }
-    return {width: canvas.width, height: canvas.height, rgb: btoa(binary)};
-}"""
+CANVAS_RGB = test_browser.canvas_rgb("#spice-screen canvas")
 
 
 class SpiceQemu(Qemu):

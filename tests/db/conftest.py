@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,6 +103,19 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         yield Backend(name, url, engine)
         engine.dispose()
         return
+    with scratch_database(name) as url:
+        engine = _engine(url)
+        try:
+            migrate.upgrade(engine)
+            yield Backend(name, url, engine)
+        finally:
+            engine.dispose()
+
+
+@contextmanager
+def scratch_database(name: str) -> Iterator[str]:
+    """The URL of a new, empty database on server *name* (``postgresql``, ``mysql``),
+    dropped on the way out; fails, saying why, when the server is unreachable."""
     admin = _admin_engine(name)
     database = f"nova_ws_test_{uuid.uuid4().hex[:12]}"
     create = f"CREATE DATABASE {database}"
@@ -109,13 +123,10 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         create += " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
     with admin.connect() as connection:
         connection.execute(text(create))
-    url = make_url(SERVERS[name][1]).set(database=database).render_as_string(hide_password=False)
-    engine = _engine(url)
     try:
-        migrate.upgrade(engine)
-        yield Backend(name, url, engine)
+        yield make_url(SERVERS[name][1]).set(database=database).render_as_string(
+            hide_password=False)
     finally:
-        engine.dispose()
         drop = f"DROP DATABASE {database}"
         with admin.connect() as connection:
             connection.execute(text(drop + (" WITH (FORCE)" if name == "postgresql" else "")))

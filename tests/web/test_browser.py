@@ -26,7 +26,7 @@ import treq
 from PIL import Image
 
 from nova_ws.compute.drivers.fake.rfb.screen import CTRL_ALT_DEL_LINE
-from nova_ws.testing.allinone import AllInOne, identity_token, start_allinone
+from nova_ws.testing.allinone import AllInOne, identity_token, running_allinone
 from tests.console.test_browser import CANVAS_RGB, Chromium, eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -104,13 +104,8 @@ async def cloud(tmp_path: Path) -> AsyncIterator[AllInOne]:
     """The all-in-one on free ports, every service joined to the router."""
     state = tmp_path / "state"
     state.mkdir()
-    aio = start_allinone(state)
-    try:
-        for name in SERVICES:
-            await aio.service.getServiceNamed(name).client.when_joined()
+    async with running_allinone(state, SERVICES) as aio:
         yield aio
-    finally:
-        await aio.service.stopService()
 
 
 class Rest:

@@ -18,7 +18,7 @@ import libvirt
 import pytest
 import pytest_twisted
 
-from nova_ws.testing.allinone import AllInOne, start_allinone
+from nova_ws.testing.allinone import AllInOne, running_allinone
 from nova_ws.testing.libvirtd import LibvirtDaemon
 from tests.console.test_browser import eventually
 from tests.web import test_browser
@@ -58,16 +58,11 @@ async def cloud(tmp_path: Path, libvirtd: LibvirtDaemon) -> AsyncIterator[AllInO
     """The all-in-one, its compute host running libvirt guests with VNC and SPICE."""
     state = tmp_path / "state"
     state.mkdir()
-    aio = start_allinone(state, options={
-        "DEFAULT": {"compute_driver": "libvirt"},
-        "libvirt": {"connection_uri": libvirtd.uri},
-        "spice": {"enabled": "true"}})
-    try:
-        for name in SERVICES:
-            await aio.service.getServiceNamed(name).client.when_joined()
+    async with running_allinone(state, SERVICES, options={
+            "DEFAULT": {"compute_driver": "libvirt"},
+            "libvirt": {"connection_uri": libvirtd.uri},
+            "spice": {"enabled": "true"}}) as aio:
         yield aio
-    finally:
-        await aio.service.stopService()
 
 
 def _domains(uri: str) -> list[str]:
