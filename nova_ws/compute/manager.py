@@ -25,8 +25,13 @@ from nova_ws.compute.drivers.interfaces import (
     InstanceNotFound,
     InstanceSpec,
 )
-from nova_ws.compute.rpcapi import BUILD_FAILED, CONSOLE_UNAVAILABLE, INSTANCE_NOT_FOUND
-from nova_ws.conductor.rpcapi import ConductorAPI
+from nova_ws.compute.rpcapi import (
+    BUILD_FAILED,
+    CONSOLE_UNAVAILABLE,
+    INSTANCE_NOT_FOUND,
+    REBUILD_FAILED,
+)
+from nova_ws.conductor.rpcapi import UNEXPECTED_TASK_STATE, ConductorAPI
 
 log = Logger()
 
@@ -74,6 +79,7 @@ class ComputeManager:
             "build_and_run_instance": self.build_and_run_instance,
             "terminate_instance": self.terminate_instance,
             "reboot_instance": self.reboot_instance,
+            "rebuild_instance": self.rebuild_instance,
             "get_console": self.get_console,
             "get_console_output": self.get_console_output,
         }
@@ -149,6 +155,57 @@ class ComputeManager:
             uuid, {"vm_state": states.ACTIVE, "task_state": None,
                    "power_state": power_state.RUNNING},
             expected_task_state=[task]) or {})
+
+    async def rebuild_instance(self, uuid: str, instance: dict[str, Any], stopped: bool = False,
+                               request_id: str | None = None) -> dict[str, Any]:
+        """Replace the guest with one from *instance*'s (new) image, as Nova's rebuild.
+
+        The conductor has moved the instance to ``rebuilding`` (and written its
+        new image, name and metadata); this moves it to ``rebuild_spawning``,
+        has the driver destroy and spawn the guest again, and ends it ACTIVE
+        and RUNNING, or, when it was *stopped*, powers the new guest off and
+        ends it STOPPED, as Nova does. A guest the host no longer has (an
+        instance in ERROR) is spawned afresh. A driver failure raises
+        ``nova.error.rebuild_failed`` (the conductor puts the instance in
+        ERROR); if the instance is deleted meanwhile, the new guest goes too.
+        """
+        spec = spec_from_request({**instance, "uuid": uuid})
+        event = "compute_rebuild_instance"
+        conductor = self.conductor
+        await conductor.action_event_start(uuid, event, self.host, request_id)
+        try:
+            await conductor.instance_update(uuid, {"task_state": states.REBUILD_SPAWNING},
+                                            expected_task_state=[states.REBUILDING])
+            try:
+                await self.driver.rebuild(spec)
+            except InstanceNotFound:
+                # no guest left (a failed build or rebuild in ERROR): Nova's
+                # destroy-then-spawn makes a new one, and so do we
+                await self.driver.spawn(spec)
+            if stopped:
+                await self.driver.power_off(uuid)
+        except Exception as exc:
+            await conductor.action_event_finish(uuid, event, self.host, "Error",
+                                                traceback.format_exc(), request_id=request_id)
+            if isinstance(exc, InstanceNotFound):
+                raise ApplicationError(INSTANCE_NOT_FOUND, str(exc)) from exc
+            if isinstance(exc, DriverError):
+                raise ApplicationError(REBUILD_FAILED, f"rebuild of {uuid} on {self.host} "
+                                                       f"failed: {exc}") from exc
+            raise
+        await conductor.action_event_finish(uuid, event, self.host, "Success",
+                                            request_id=request_id)
+        final = ({"vm_state": states.STOPPED, "power_state": power_state.SHUTDOWN} if stopped
+                 else {"vm_state": states.ACTIVE, "power_state": power_state.RUNNING})
+        try:
+            updated = await conductor.instance_update(
+                uuid, {**final, "task_state": None, "launched_at": _now()},
+                expected_task_state=[states.REBUILD_SPAWNING])
+        except ApplicationError as exc:
+            if exc.error == UNEXPECTED_TASK_STATE:  # deleted meanwhile: the guest goes too
+                await self._cleanup_failed_build(uuid)
+            raise
+        return dict(updated or {})
 
     async def _event(self, uuid: str, event: str, work: Any, request_id: str | None) -> None:
         """Run driver *work* between action event start and finish."""

@@ -11,6 +11,7 @@ from nova_ws.conductor.rpcapi import Caller
 BUILD_FAILED = "nova.error.build_failed"
 INSTANCE_NOT_FOUND = "nova.error.instance_not_found"
 CONSOLE_UNAVAILABLE = "nova.error.console_type_unavailable"
+REBUILD_FAILED = "nova.error.rebuild_failed"
 
 
 def uri(host: str, procedure: str) -> str:
@@ -36,6 +37,14 @@ class ComputeAPI:
     def action(self, host: str, action: str, uuid: str, **kwargs: Any) -> Deferred[Any]:
         """start, stop, reboot, pause, unpause, suspend or resume."""
         return self._caller.call(uri(host, f"{action}_instance"), uuid, **kwargs)
+
+    def rebuild_instance(self, host: str, uuid: str, instance: dict[str, Any],
+                         stopped: bool = False, request_id: str | None = None
+                         ) -> Deferred[Any]:
+        """Destroy and spawn the guest again from *instance* (its new image); with
+        *stopped*, power it off after. Fails with ``nova.error.rebuild_failed``."""
+        return self._caller.call(uri(host, "rebuild_instance"), uuid, instance,
+                                 stopped=stopped, request_id=request_id)
 
     def get_console(self, host: str, uuid: str, kind: str) -> Deferred[Any]:
         """The console endpoint ({kind, host, port, password, tls})."""

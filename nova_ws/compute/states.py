@@ -36,6 +36,8 @@ UNPAUSING = "unpausing"
 SUSPENDING = "suspending"
 RESUMING = "resuming"
 DELETING = "deleting"
+REBUILDING = "rebuilding"
+REBUILD_SPAWNING = "rebuild_spawning"
 
 
 @dataclass(frozen=True)
@@ -64,9 +66,12 @@ ACTIONS: dict[str, Transition] = {t.action: t for t in (
     _t("unpause", {PAUSED}, UNPAUSING, ACTIVE),
     _t("suspend", {ACTIVE}, SUSPENDING, SUSPENDED),
     _t("resume", {SUSPENDED}, RESUMING, ACTIVE),
+    # a stopped instance ends stopped again (the compute host powers it off after)
+    _t("rebuild", {ACTIVE, STOPPED, ERROR}, REBUILDING, ACTIVE),
     _t("delete", {ACTIVE, BUILDING, PAUSED, SUSPENDED, STOPPED, ERROR}, DELETING, DELETED,
        {None, SCHEDULING, NETWORKING, SPAWNING, POWERING_OFF, POWERING_ON, REBOOTING,
-        REBOOTING_HARD, PAUSING, UNPAUSING, SUSPENDING, RESUMING}),
+        REBOOTING_HARD, PAUSING, UNPAUSING, SUSPENDING, RESUMING, REBUILDING,
+        REBUILD_SPAWNING}),
 )}
 
 

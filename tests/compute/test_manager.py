@@ -19,7 +19,7 @@ from nova_ws.compute import power_state, states
 from nova_ws.compute.drivers.fake.driver import FakeDriver
 from nova_ws.compute.manager import ComputeManager
 from nova_ws.compute.periodic import PeriodicTasks
-from nova_ws.compute.rpcapi import BUILD_FAILED, INSTANCE_NOT_FOUND
+from nova_ws.compute.rpcapi import BUILD_FAILED, INSTANCE_NOT_FOUND, REBUILD_FAILED
 from nova_ws.conductor import rpcapi
 from nova_ws.conductor.rpcapi import ConductorAPI
 
@@ -121,6 +121,80 @@ async def test_action_racing_a_delete_does_not_overwrite() -> None:
         await manager.procedures()["stop_instance"](UUID)
     assert err.value.error == rpcapi.UNEXPECTED_TASK_STATE
     assert conductor.rows[UUID]["task_state"] == states.DELETING
+
+
+NEW_IMAGE = "bbbbbbbb-0000-4000-8000-000000000002"
+
+
+@pytest.mark.parametrize("stopped", [False, True], ids=["active", "stopped"])
+@pytest_twisted.ensureDeferred
+async def test_rebuild_spawns_the_new_image(stopped: bool) -> None:
+    """When a rebuild runs, the row goes rebuild_spawning and ends ACTIVE/RUNNING (a stopped
+    instance: STOPPED/SHUTDOWN again), and the new guest's boot log shows the new image."""
+    manager, conductor, _ = _setup()
+    await manager.build_and_run_instance(REQUEST)
+    row = conductor.rows[UUID]
+    row["task_state"] = states.REBUILDING  # the conductor set it before calling us
+    seen: list[Any] = []
+    original = conductor.call
+
+    def watch(procedure: str, *args: Any, **kwargs: Any) -> Deferred[Any]:
+        if procedure == rpcapi.INSTANCE_UPDATE:
+            seen.append(args[1].get("task_state"))
+        return original(procedure, *args, **kwargs)
+
+    conductor.call = watch  # type: ignore[method-assign]
+    await manager.procedures()["rebuild_instance"](
+        UUID, {**REQUEST, "image_ref": NEW_IMAGE}, stopped=stopped, request_id="req-1")
+    assert seen == [states.REBUILD_SPAWNING, None]
+    final = ((states.STOPPED, power_state.SHUTDOWN) if stopped
+             else (states.ACTIVE, power_state.RUNNING))
+    assert (row["vm_state"], row["task_state"], row["power_state"]) == (final[0], None,
+                                                                          final[1])
+    guest = manager.driver.guests[UUID]  # type: ignore[attr-defined]
+    assert f"Image {NEW_IMAGE}" in guest.output and guest.state == final[1]
+    assert conductor.events[-1] == ("compute_rebuild_instance", "Success")
+
+
+@pytest_twisted.ensureDeferred
+async def test_failed_rebuild_reports_and_leaves_no_guest() -> None:
+    """When the driver cannot spawn the new guest, rebuild_failed is raised, the event is an
+    Error, and no guest is left; rebuilt again, the missing guest is spawned afresh."""
+    manager, conductor, _ = _setup()
+    await manager.build_and_run_instance(REQUEST)
+    conductor.rows[UUID]["task_state"] = states.REBUILDING
+    manager.driver.fail_on["spawn"] = "disk full"  # type: ignore[attr-defined]
+    with pytest.raises(ApplicationError) as err:
+        await manager.rebuild_instance(UUID, {**REQUEST, "image_ref": NEW_IMAGE})
+    assert err.value.error == REBUILD_FAILED and "disk full" in err.value.args[0]
+    assert manager.driver.guests == {}  # type: ignore[attr-defined]
+    assert conductor.events[-1] == ("compute_rebuild_instance", "Error")
+    conductor.rows[UUID]["task_state"] = states.REBUILDING
+    del manager.driver.fail_on["spawn"]  # type: ignore[attr-defined]
+    await manager.rebuild_instance(UUID, {**REQUEST, "image_ref": NEW_IMAGE})
+    assert conductor.rows[UUID]["vm_state"] == states.ACTIVE
+    assert f"Image {NEW_IMAGE}" in manager.driver.guests[UUID].output  # type: ignore[attr-defined]
+
+
+@pytest_twisted.ensureDeferred
+async def test_rebuild_racing_a_delete_leaves_no_guest() -> None:
+    """When the instance is deleted while its guest is rebuilt, the new guest goes too."""
+    manager, conductor, _ = _setup()
+    await manager.build_and_run_instance(REQUEST)
+    conductor.rows[UUID]["task_state"] = states.REBUILDING
+    driver: Any = manager.driver
+    rebuild = driver.rebuild
+
+    def and_delete(spec: Any) -> Deferred[None]:
+        d: Deferred[None] = rebuild(spec)
+        conductor.rows[UUID]["task_state"] = states.DELETING
+        return d
+
+    driver.rebuild = and_delete
+    with pytest.raises(ApplicationError) as err:
+        await manager.rebuild_instance(UUID, {**REQUEST, "image_ref": NEW_IMAGE})
+    assert err.value.error == rpcapi.UNEXPECTED_TASK_STATE
+    assert driver.guests == {}
 
 
 @pytest_twisted.ensureDeferred

@@ -10,7 +10,8 @@ from nova_ws.compute import states
 
 VM_STATES = [states.ACTIVE, states.BUILDING, states.PAUSED, states.SUSPENDED, states.STOPPED,
              states.DELETED, states.ERROR]
-TASK_STATES = [None, states.SPAWNING, states.POWERING_OFF, states.REBOOTING, states.DELETING]
+TASK_STATES = [None, states.SPAWNING, states.POWERING_OFF, states.REBOOTING, states.DELETING,
+               states.REBUILDING, states.REBUILD_SPAWNING]
 
 
 def test_stop_start_cycle() -> None:
@@ -21,6 +22,21 @@ def test_stop_start_cycle() -> None:
         states.check("stop", states.STOPPED, None)
     assert "vm_state stopped" in str(err.value)
     assert states.check("start", states.STOPPED, None).to_vm == states.ACTIVE
+
+
+def test_rebuild_as_nova_allows_it() -> None:
+    """When a server is ACTIVE, STOPPED or ERROR and idle it may be rebuilt, as in Nova;
+    paused, suspended or busy it may not, and a rebuild in progress may still be deleted."""
+    for vm_state in (states.ACTIVE, states.STOPPED, states.ERROR):
+        assert states.check("rebuild", vm_state, None).task == states.REBUILDING
+    for vm_state, task in ((states.PAUSED, None), (states.SUSPENDED, None),
+                           (states.BUILDING, states.SPAWNING), (states.ACTIVE, states.REBUILDING)):
+        with pytest.raises(states.InvalidState) as err:
+            states.check("rebuild", vm_state, task)
+        assert str(err.value).startswith(f"Cannot 'rebuild' instance while it is in vm_state "
+                                         f"{vm_state}")
+    for task in (states.REBUILDING, states.REBUILD_SPAWNING):
+        assert states.check("delete", states.ACTIVE, task).task == states.DELETING
 
 
 def test_busy_instance_refuses_actions_but_delete() -> None:

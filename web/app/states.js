@@ -37,7 +37,7 @@ export function powerState(value) {
 }
 
 const BUSY = ['scheduling', 'networking', 'spawning', 'powering-off', 'powering-on', 'rebooting',
-    'rebooting_hard', 'pausing', 'unpausing', 'suspending', 'resuming'];
+    'rebooting_hard', 'pausing', 'unpausing', 'suspending', 'resuming', 'rebuilding', 'rebuild_spawning'];
 
 /**
  * The actions, in the order the buttons show them: label, the vm_states
@@ -78,6 +78,8 @@ export const CONSOLE_ENDING_TASKS = {
     deleting: 'instance deleted',
     'powering-off': 'instance stopped',
     suspending: 'instance suspended',
+    rebuilding: 'instance rebuilt',
+    rebuild_spawning: 'instance rebuilt',
 };
 
 /** The reason a live console of a server in this state was closed, or null if it still runs. */

@@ -1,9 +1,9 @@
-"""``POST /servers/{id}/action``: power actions and the console log.
+"""``POST /servers/{id}/action``: power actions, rebuild and the console log.
 
-Power actions go through the conductor's state machine
-(``nova.conductor.instance_action``), so a state that does not allow one
-answers 409 with Nova's message; the console log comes from the instance's
-compute host (``nova.compute.<host>.get_console_output``).
+Power actions and ``rebuild`` (:mod:`rebuild`) go through the conductor's
+state machine (``nova.conductor.instance_action``), so a state that does not
+allow one answers 409 with Nova's message; the console log comes from the
+instance's compute host (``nova.compute.<host>.get_console_output``).
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from __future__ import annotations
 import uuid as uuidlib
 from typing import Any
 
+from nova_ws.api.compute import rebuild
 from nova_ws.api.compute.context import RequestContext
 from nova_ws.api.compute.rpc import call_conductor
 from nova_ws.api.compute.servers import Servers
 from nova_ws.api.errors import BadRequest, Conflict
+from nova_ws.api.microversions import Version
 from nova_ws.compute.rpcapi import uri
 from nova_ws.conductor import rpcapi
 
@@ -23,7 +25,9 @@ POWER_ACTIONS = {"os-start": "start", "os-stop": "stop", "reboot": "reboot",
                  "pause": "pause", "unpause": "unpause", "suspend": "suspend",
                  "resume": "resume"}
 CONSOLE_OUTPUT = "os-getConsoleOutput"
+REBUILD = "rebuild"
 REBOOT_TYPES = {"SOFT": False, "HARD": True}
+V2_1 = Version(2, 1)
 
 
 def parse(body: Any) -> tuple[str, Any]:
@@ -31,7 +35,7 @@ def parse(body: Any) -> tuple[str, Any]:
     if not isinstance(body, dict) or not body:
         raise BadRequest("Malformed request body")
     for name, argument in body.items():
-        if name in POWER_ACTIONS or name == CONSOLE_OUTPUT:
+        if name in POWER_ACTIONS or name in (CONSOLE_OUTPUT, REBUILD):
             return name, argument
     raise BadRequest(f"There is no such action: {next(iter(body))}")
 
@@ -65,10 +69,13 @@ class Actions:
     def __init__(self, servers: Servers) -> None:
         self.servers = servers
 
-    async def run(self, ctx: RequestContext, uuid: str, body: Any) -> tuple[int, Any]:
+    async def run(self, ctx: RequestContext, uuid: str, body: Any,
+                  version: Version = V2_1) -> tuple[int, Any]:
         """Run the action named in *body* on the server."""
         name, argument = parse(body)
         ctx.require_write()
+        if name == REBUILD:
+            return await rebuild.rebuild(self.servers, ctx, version, uuid, body)
         if name == CONSOLE_OUTPUT:
             return 200, {"output": await self._console(ctx, uuid, console_length(argument))}
         kwargs: dict[str, Any] = {"request_id": f"req-{uuidlib.uuid4()}"}

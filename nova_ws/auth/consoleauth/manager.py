@@ -48,7 +48,8 @@ _REASONS = {
     states.ERROR: "instance in error",
     "migrating": "instance moved", "resize_prep": "instance moved",
     "resize_migrating": "instance moved", "resized": "instance moved",
-    "rebuilding": "instance rebuilt", "rescuing": "instance rescued",
+    states.REBUILDING: "instance rebuilt", states.REBUILD_SPAWNING: "instance rebuilt",
+    "rescuing": "instance rescued",
 }
 
 

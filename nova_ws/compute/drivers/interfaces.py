@@ -119,6 +119,17 @@ class IComputeDriver(Interface):
     def destroy(uuid: str) -> Deferred[None]:
         """Stop and remove a guest. Idempotent: a missing guest is success."""
 
+    def rebuild(instance: InstanceSpec) -> Deferred[None]:
+        """Replace guest ``instance.uuid`` with a fresh one made from *instance*
+        (its new ``image_ref``, name and metadata), as Nova's rebuild does:
+        the old guest is destroyed and a new one spawned under the same uuid.
+
+        Success: the guest runs from the new image, RUNNING, with fresh
+        consoles (their ports may differ). Failure: InstanceNotFound when
+        the host has no such guest (nothing changed); SpawnFailed when the
+        new guest could not start, and then no guest is left.
+        """
+
     def power_off(uuid: str) -> Deferred[None]:
         """Success: the guest is SHUTDOWN. Failure: InstanceNotFound."""
 

@@ -186,7 +186,54 @@ async def test_hard_reboot_starts_stopped_guest(driver: IComputeDriver) -> None:
     assert await state_of(driver, uuid) == power_state.RUNNING
 
 
+IMAGE_A = "aaaaaaaa-0000-4000-8000-000000000001"
+IMAGE_B = "bbbbbbbb-0000-4000-8000-000000000002"
+
+
+@pytest.mark.parametrize("before", ["running", "stopped", "paused"])
+@pytest_twisted.ensureDeferred
+async def test_rebuild_replaces_the_guest(driver: IComputeDriver, before: str) -> None:
+    """When a guest (running, powered off or paused) is rebuilt from a new spec, the same
+    uuid runs again, RUNNING, once, with the new spec's size; its console answers anew."""
+    from twisted.internet import reactor
+
+    spec = new_spec(image_ref=IMAGE_A)
+    await driver.spawn(spec)
+    if before == "stopped":
+        await driver.power_off(spec.uuid)
+    elif before == "paused" and driver.capabilities.supports_pause:
+        await driver.pause(spec.uuid)
+    await driver.rebuild(new_spec(uuid=spec.uuid, name="rebuilt", image_ref=IMAGE_B,
+                                  memory_mb=192))
+    info = await driver.get_info(spec.uuid)
+    assert info.power_state == power_state.RUNNING
+    assert info.memory_kb == 192 * 1024
+    assert (await driver.list_instances()).count(spec.uuid) == 1
+    assert isinstance(await driver.get_console_output(spec.uuid), str)
+    if "vnc" not in driver.capabilities.consoles:
+        return
+    endpoint = await driver.get_console(spec.uuid, "vnc")
+    assert 0 < endpoint.port < 65536
+    if getattr(driver, "consoles_are_live", False):
+        greeting = _Greeting()
+        await connectProtocol(TCP4ClientEndpoint(reactor, endpoint.host, endpoint.port),
+                              greeting)
+        assert (await greeting.done.addTimeout(TIMEOUT, reactor)).startswith(b"RFB 003.")
+
+
+@pytest_twisted.ensureDeferred
+async def test_rebuilt_guest_powers_off_and_destroys(driver: IComputeDriver) -> None:
+    """When a rebuilt guest is powered off and destroyed, it behaves as any guest."""
+    uuid = await spawned(driver, image_ref=IMAGE_A)
+    await driver.rebuild(new_spec(uuid=uuid, image_ref=IMAGE_B))
+    await driver.power_off(uuid)
+    assert await state_of(driver, uuid) == power_state.SHUTDOWN
+    await driver.destroy(uuid)
+    assert uuid not in await driver.list_instances()
+
+
 UNKNOWN_UUID_CALLS: dict[str, Callable[[IComputeDriver, str], Deferred[Any]]] = {
+    "rebuild": lambda d, u: d.rebuild(new_spec(uuid=u, image_ref=IMAGE_B)),
     "power_off": lambda d, u: d.power_off(u),
     "power_on": lambda d, u: d.power_on(u),
     "reboot_soft": lambda d, u: d.reboot(u, False),

@@ -56,6 +56,9 @@ class TinyDriver:
     def destroy(self, uuid: str) -> Deferred[None]:
         return succeed(None)
 
+    def rebuild(self, instance: InstanceSpec) -> Deferred[None]:
+        return succeed(None)
+
     def power_off(self, uuid: str) -> Deferred[None]:
         return succeed(None)
 

@@ -29,6 +29,9 @@ test('a console ends with the reason the proxy gives', () => {
     assert.equal(consoleEnded({ vm_state: 'active', task_state: 'powering-off' }), 'instance stopped');
     assert.equal(consoleEnded({ vm_state: 'suspended', task_state: null }), 'instance suspended');
     assert.equal(consoleEnded({ vm_state: 'active', task_state: 'rebooting' }), null);
+    assert.equal(consoleEnded({ vm_state: 'active', task_state: 'rebuilding' }), 'instance rebuilt');
+    assert.equal(consoleEnded({ vm_state: 'stopped', task_state: 'rebuild_spawning' }), 'instance rebuilt');
+    assert.deepEqual(names(allowedActions('active', 'rebuilding')), ['delete']);
 });
 
 function doc(id, name, vmState = 'active', task = null) {

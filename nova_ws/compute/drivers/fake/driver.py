@@ -144,6 +144,18 @@ class FakeDriver:
     def spawn(self, instance: InstanceSpec) -> Deferred[None]:
         if instance.uuid in self.guests:
             return fail(InstanceExists(f"guest {instance.uuid} exists"))
+        return self._boot(instance, "Booting")
+
+    def rebuild(self, instance: InstanceSpec) -> Deferred[None]:
+        """A new guest (a fresh screen and serial console) replaces the old one; a
+        failing ``spawn`` (``fail_on``) leaves none."""
+        if instance.uuid not in self.guests:
+            return fail(InstanceNotFound(f"no guest {instance.uuid} on this host"))
+        d = self.destroy(instance.uuid)
+        d.addCallback(lambda _: self._boot(instance, "Rebuilding"))
+        return d
+
+    def _boot(self, instance: InstanceSpec, verb: str) -> Deferred[None]:
         try:
             self._fail("spawn")
         except DriverError as exc:
@@ -154,7 +166,9 @@ class FakeDriver:
         self.guests[instance.uuid] = guest
         console.listen(self._reactor, self.listen_host, 0)
         guest.serial.listen(self._reactor, self.listen_host)
-        guest.say(f"Booting {instance.name} ({instance.vcpus} vCPU, {instance.memory_mb} MB)")
+        guest.say(f"{verb} {instance.name} ({instance.vcpus} vCPU, {instance.memory_mb} MB)")
+        if instance.image_ref:
+            guest.say(f"Image {instance.image_ref}")
         guest.say(f"[    0.000000] nova_ws fake kernel on {self.hostname}")
 
         def booted(_: Any) -> None:

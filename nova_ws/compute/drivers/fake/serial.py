@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from twisted.internet.defer import Deferred, DeferredList
+from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
 from twisted.internet.protocol import Factory, Protocol
 
 MAX_LINE = 4096
@@ -78,12 +78,9 @@ class SerialConsoleFactory(Factory):
         """Stop listening and disconnect every client."""
         waits: list[Deferred[Any]] = []
         if self.port is not None:
-            waits.append(Deferred.fromCoroutine(_stop(self.port)))
+            waits.append(maybeDeferred(self.port.stopListening))  # a Deferred or None
         for client in list(self.clients):
             waits.append(client.closed)
             client.transport.loseConnection()
         return DeferredList(waits)
 
-
-async def _stop(port: Any) -> None:
-    await port.stopListening()

@@ -173,6 +173,9 @@ class LibvirtDriver:
     def destroy(self, uuid: str) -> Deferred[None]:
         return self._call(guests.destroy, uuid)
 
+    def rebuild(self, instance: InstanceSpec) -> Deferred[None]:
+        return self._call(guests.rebuild, instance, self._options, self._spawn_lock)
+
     def power_off(self, uuid: str) -> Deferred[None]:
         return self._call(guests.power_off, uuid)
 

@@ -12,6 +12,8 @@ How the contract maps onto libvirt:
   ``defineXML`` of an existing uuid and name silently *redefines* it.
 - destroy: ``destroy`` (if active) + ``undefineFlags`` removing a
   managed-save image and snapshot metadata too; a missing guest is success.
+- rebuild: the old domain removed as destroy does, then the new spec
+  defined and started as spawn does (same uuid, same name, new XML).
 - power_off: ``destroy`` (a hard stop, as Nova with no clean-shutdown
   timeout) and discarding any managed-save image, so the result is SHUTDOWN
   rather than SUSPENDED. power_on: ``create`` / ``resume`` as needed.
@@ -142,6 +144,27 @@ def destroy(conn: Connection, uuid: str) -> None:
         return
     with translated(uuid):
         _remove(dom)
+
+
+def rebuild(
+    conn: Connection, spec: InstanceSpec, options: DomainOptions, lock: threading.Lock
+) -> None:
+    """Redefine guest ``spec.uuid`` from *spec* and start it afresh.
+
+    The new XML is built first, so a spec that cannot make one leaves the old
+    guest untouched; then the old domain is stopped and undefined (with any
+    managed-save image) and *spec* is spawned in its place. InstanceNotFound
+    if the host has no such guest; SpawnFailed (nothing left) if the new one
+    cannot start.
+    """
+    try:
+        build_domain_xml(spec, options)
+    except ValueError as exc:
+        raise SpawnFailed(f"guest {spec.uuid}: {exc}") from exc
+    dom = lookup(conn, spec.uuid)
+    with translated(spec.uuid):
+        _remove(dom)
+    spawn(conn, spec, options, lock)
 
 
 def power_off(conn: Connection, uuid: str) -> None:

@@ -78,3 +78,31 @@ def test_screen_follows_power_state() -> None:
     out: list[object] = []
     driver.get_console_output(uuid).addCallback(out.append)
     assert "System halted." in out[0]
+
+
+def test_rebuild_boots_a_fresh_guest_from_the_new_image() -> None:
+    """When a guest is rebuilt, a new screen and boot log show the new image, not the old
+    log; when spawning fails (fail_on), the rebuild fails SpawnFailed and leaves no guest."""
+    reactor = MemoryReactorClock()
+    driver = FakeDriver(reactor)
+    old = InstanceSpec(uuid=_spec().uuid, name="vm1", vcpus=1, memory_mb=512, root_gb=1,
+                       image_ref="aaaaaaaa-0000-4000-8000-000000000001")
+    driver.spawn(old)
+    first = driver.guests[old.uuid]
+    first.typed("echo before")
+    new = InstanceSpec(uuid=old.uuid, name="vm1b", vcpus=1, memory_mb=512, root_gb=1,
+                       image_ref="bbbbbbbb-0000-4000-8000-000000000002")
+    done: list[object] = []
+    driver.rebuild(new).addCallback(done.append)
+    assert done == [None]
+    guest = driver.guests[old.uuid]
+    assert guest is not first and guest.console is not first.console
+    assert guest.output[:2] == ["Rebuilding vm1b (1 vCPU, 512 MB)",
+                                "Image bbbbbbbb-0000-4000-8000-000000000002"]
+    assert "vm1b login:" in guest.output and "$ echo before" not in guest.output
+    assert "bbbbbbbb-0000-4000-8000-000000000002" in guest.console.text()
+    assert guest.state == power_state.RUNNING
+    driver.fail_on["spawn"] = "no space left on device"
+    failures: list[BaseException] = []
+    driver.rebuild(new).addErrback(lambda f: failures.append(f.value))
+    assert isinstance(failures[0], SpawnFailed) and driver.guests == {}

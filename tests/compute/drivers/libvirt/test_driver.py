@@ -179,6 +179,26 @@ async def test_domain_as_defined(make_driver: Any, test_conn: Any) -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_rebuild_redefines_the_domain(make_driver: Any, test_conn: Any) -> None:
+    """When a guest is rebuilt, its domain names the new image; a spec that cannot become a
+    domain fails SpawnFailed and leaves the old guest running untouched."""
+    driver = await make_driver()
+    spec = new_spec(image_ref="aaaaaaaa-0000-4000-8000-000000000001")
+    await driver.spawn(spec)
+    try:
+        await driver.rebuild(new_spec(uuid=spec.uuid, name="again",
+                                      image_ref="bbbbbbbb-0000-4000-8000-000000000002"))
+        xml = test_conn.lookupByUUIDString(spec.uuid).XMLDesc(0)
+        assert "bbbbbbbb-0000" in xml and "aaaaaaaa-0000" not in xml and "again" in xml
+        with pytest.raises(SpawnFailed):
+            await driver.rebuild(new_spec(uuid=spec.uuid, vcpus=0))
+        assert (await driver.get_info(spec.uuid)).power_state == power_state.RUNNING
+        assert "bbbbbbbb-0000" in test_conn.lookupByUUIDString(spec.uuid).XMLDesc(0)
+    finally:
+        await driver.destroy(spec.uuid)
+
+
+@pytest_twisted.ensureDeferred
 async def test_predefined_test_domain_is_listed(make_driver: Any, test_conn: Any) -> None:
     """When the test hypervisor has its own 'test' domain, list_instances reports it."""
     driver = await make_driver()

@@ -240,6 +240,27 @@ async def test_destroy_leaves_no_qemu_process(
 
 
 @pytest_twisted.ensureDeferred
+async def test_rebuild_redefines_the_domain_in_a_new_qemu(
+    driver: LibvirtDriver, libvirtd: LibvirtDaemon, libvirt_conn: Any
+) -> None:
+    """When a guest is rebuilt, its domain (same uuid and name) is defined again from the
+    new spec, naming the new image, and a new QEMU process runs it with live consoles."""
+    spec = new_spec(image_ref="aaaaaaaa-0000-4000-8000-000000000001")
+    await driver.spawn(spec)
+    name = domain_name(spec.uuid)
+    [first] = libvirtd.guest_pids(name)
+    new_image = "bbbbbbbb-0000-4000-8000-000000000002"
+    await driver.rebuild(new_spec(uuid=spec.uuid, name="rebuilt", image_ref=new_image))
+    [second] = libvirtd.guest_pids(name)
+    assert second != first and first not in libvirtd.processes()
+    xml = libvirt_conn.lookupByUUIDString(spec.uuid).XMLDesc(0)
+    assert new_image in xml and "aaaaaaaa-0000" not in xml and "rebuilt" in xml
+    assert await state_of(driver, spec.uuid) == power_state.RUNNING
+    assert await vnc_banner(driver, spec.uuid) == b"RFB 003.008\n"
+    assert await spice_link_reply(driver, spec.uuid) == (b"REDQ", 2, 2, 0)
+
+
+@pytest_twisted.ensureDeferred
 async def test_compute_driver_libvirt_in_nova_conf(libvirtd: LibvirtDaemon) -> None:
     """When nova.conf names the libvirt driver and this daemon, nova-compute's driver runs guests.
 
