@@ -433,7 +433,9 @@ class ConductorManager:
         def begin(session: Session) -> tuple[str, instances.Instance]:
             inst = instances.get_instance(session, uuid)
             transition = states.check(name, inst.vm_state, inst.task_state)
-            if action == "rebuild" and inst.host is None:  # never built: nothing to rebuild
+            if action != "delete" and inst.host is None:
+                # never built (e.g. no valid host): nothing to act on, and no
+                # task state may be left behind
                 raise states.InvalidState(name, inst.vm_state, inst.task_state)
             if not instances.update_instance(session, uuid, task_state=transition.task,
                                              expected_task_state=inst.task_state, **changes):
@@ -458,8 +460,7 @@ class ConductorManager:
             return await self._delete(inst, request_id)
         if action == "rebuild":
             return await self._rebuild(inst, was == states.STOPPED, request_id)
-        if inst.host is None:
-            raise ApplicationError(INVALID_STATE, f"instance {uuid} is not on any host")
+        assert inst.host is not None  # begin() refused the instances on no host
         extra: dict[str, Any] = {"request_id": request_id}
         if action == "reboot":
             extra["hard"] = hard
