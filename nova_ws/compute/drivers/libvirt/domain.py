@@ -119,6 +119,9 @@ def _devices(devices: ET.Element, options: DomainOptions) -> None:
     kinds = GRAPHICS_KINDS if options.spice else ("vnc",)
     for kind in kinds:
         ET.SubElement(devices, "graphics", type=kind, autoport="yes", listen=options.listen)
+    if options.spice:  # the display card SPICE is made for (libvirt would pick cirrus)
+        video = ET.SubElement(devices, "video")
+        ET.SubElement(video, "model", type="qxl")
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,8 @@ def test_devices_without_image() -> None:
 def test_spice_and_listen_are_options() -> None:
     """When SPICE is on and a listen address is set, both consoles listen there."""
     graphics = build(spice=True, listen="192.0.2.7").findall("devices/graphics")
+    assert [m.get("type") for m in build(spice=True).findall("devices/video/model")] == ["qxl"]
+    assert build().findall("devices/video") == []  # VNC alone: libvirt's default card
     assert [(g.get("type"), g.get("listen")) for g in graphics] == [
         ("vnc", "192.0.2.7"), ("spice", "192.0.2.7")
     ]
