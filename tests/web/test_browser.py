@@ -279,6 +279,12 @@ async def test_people_watch_their_servers_live_and_use_the_console(
     await eventually(lambda: CTRL_ALT_DEL_LINE in guest.console_output(),
                      "the guest got Ctrl-Alt-Del")
     await canvas_matches(demo, frame, guest)
+    # full screen: the console's frame fills the screen, Escape gives the page back
+    await demo.call("click", "#console-fullscreen")
+    await demo.call("wait_for_function",
+                    "() => document.fullscreenElement?.id === 'console-frame'")
+    await demo.call("evaluate", "() => document.exitFullscreen()")
+    await demo.call("wait_for_function", "() => document.fullscreenElement === null")
 
     # the other console types: serial works, SPICE is not there (the fake guest has none);
     # back to VNC with a fresh token (tokens are single-use)
