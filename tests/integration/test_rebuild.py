@@ -21,7 +21,7 @@ from autobahn.wamp.exception import ApplicationError
 from nova_ws.compute import power_state
 from nova_ws.console.proxy import CloseCode
 from nova_ws.db.queries import actions, images, instances
-from nova_ws.testing.allinone import start_allinone
+from nova_ws.testing.allinone import running_allinone
 from nova_ws.testing.cloud import Cloud, create_rows, start_cloud, stop_cloud, wait_settled
 from tests.console.support import open_browser
 from tests.integration.test_console_flow import Client, _active_server, _token, _token_of
@@ -163,10 +163,8 @@ async def test_console_closes_on_rebuild_and_reopens_on_the_new_guest(tmp_path: 
     closes that console with "instance rebuilt"; a new console URL reaches the new guest."""
     from twisted.internet import reactor
 
-    aio = start_allinone(tmp_path)
-    try:
-        for name in ("nova-api", "nova-conductor", "nova-consoleauth", "nova-novncproxy"):
-            await aio.service.getServiceNamed(name).client.when_joined()
+    joined = ("nova-api", "nova-conductor", "nova-consoleauth", "nova-novncproxy")
+    async with running_allinone(tmp_path, joined) as aio:
         proxy_port = aio.service.getServiceNamed("nova-novncproxy").http.port.getHost().port
         demo = Client(aio.api, await _token(aio.api, "demo", aio.credentials.demo_password,
                                             "demo"))
@@ -194,5 +192,3 @@ async def test_console_closes_on_rebuild_and_reopens_on_the_new_guest(tmp_path: 
         guest = aio.service.getServiceNamed("nova-compute").driver.guests[uuid]
         assert f"Image {NEW_IMAGE}" in guest.console.text()
         again.sendClose()
-    finally:
-        await aio.service.stopService()

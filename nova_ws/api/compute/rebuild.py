@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from nova_ws.api.compute import bodies, quotas, views
 from nova_ws.api.compute.context import RequestContext
 from nova_ws.api.compute.rpc import call_conductor
-from nova_ws.api.compute.servers import Servers
+from nova_ws.api.compute.servers import Servers, check_image
 from nova_ws.api.errors import BadRequest, Conflict
 from nova_ws.api.microversions import Version
 from nova_ws.compute import states
@@ -53,16 +53,9 @@ def _check_request(session: Session, ctx: RequestContext, inst: Instance,
         image = images.get_image(session, req.image_ref)
     except db_errors.NotFound:
         raise BadRequest(IMAGE_NOT_FOUND) from None
-    if image.uuid != req.image_ref or (
-            image.visibility in ("private", "shared") and image.owner != ctx.project_id
-            and not ctx.is_admin):
+    if image.uuid != req.image_ref:
         raise BadRequest(IMAGE_NOT_FOUND)
-    if image.status != "active":
-        raise BadRequest(f"Image {image.uuid} is not active.")
-    if inst.memory_mb < image.min_ram:
-        raise BadRequest("Flavor's memory is too small for requested image.")
-    if inst.root_gb and inst.root_gb < image.min_disk:
-        raise BadRequest("Flavor's disk is too small for requested image.")
+    check_image(image, inst.memory_mb, inst.root_gb, ctx, hidden=IMAGE_NOT_FOUND)
     key_name = req.changes.get("key_name")
     if key_name is not None:
         try:

@@ -33,15 +33,18 @@ def _not_found(uuid: str) -> NotFound:
     return NotFound(f"Instance {uuid} could not be found.")
 
 
-def _check_image(image: images.Image, flavor: flavors.Flavor, ctx: RequestContext) -> None:
+def check_image(image: images.Image, memory_mb: int, root_gb: int, ctx: RequestContext,
+                hidden: str = "Can not find requested image") -> None:
+    """That *ctx* may boot *image* on a flavor of this size (400 with Nova's messages;
+    *hidden* is the message for an image the project may not see)."""
     if image.visibility in ("private", "shared") and image.owner != ctx.project_id \
             and not ctx.is_admin:
-        raise BadRequest("Can not find requested image")
+        raise BadRequest(hidden)
     if image.status != "active":
         raise BadRequest(f"Image {image.uuid} is not active.")
-    if flavor.memory_mb < image.min_ram:
+    if memory_mb < image.min_ram:
         raise BadRequest("Flavor's memory is too small for requested image.")
-    if flavor.root_gb and flavor.root_gb < image.min_disk:
+    if root_gb and root_gb < image.min_disk:
         raise BadRequest("Flavor's disk is too small for requested image.")
 
 
@@ -60,7 +63,7 @@ def _make_rows(session: Session, ctx: RequestContext, req: bodies.CreateServer,
         image = images.get_image(session, req.image_ref)
     except db_errors.NotFound:
         raise BadRequest("Can not find requested image") from None
-    _check_image(image, flavor, ctx)
+    check_image(image, flavor.memory_mb, flavor.root_gb, ctx)
     if req.key_name is not None:
         try:
             keypairs.get_keypair(session, ctx.user_id, req.key_name)
